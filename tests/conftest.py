@@ -1,0 +1,126 @@
+"""Fixtures shared by the web-facing suites: a fresh app on a real SQLite file per test."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from webapp import create_app
+from webapp.extensions import db
+from webapp.services import accounts
+
+PASSWORD = "correct horse battery"
+
+
+def make_config(db_path: Path, **overrides: Any) -> dict[str, Any]:
+    """Test configuration on a real SQLite file, with CSRF on and real secrets."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "JWT_SECRET_KEY": "test-jwt-secret-" + "y" * 32,
+        "ROUTER_PASSWORD_KEYS": [Fernet.generate_key().decode()],
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "WTF_CSRF_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    """Override in a test module to change the app's configuration."""
+    return make_config(tmp_path / "test.db")
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    """A fresh app whose schema was built by the real migrations."""
+    application = create_app(app_config)
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def user(app: Flask):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        created = accounts.create_user("alice", PASSWORD, "alice@example.com")
+        return SimpleNamespace(id=created.id, username=created.username)
+
+
+@pytest.fixture
+def other_user(app: Flask):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        created = accounts.create_user("mallory", PASSWORD)
+        return SimpleNamespace(id=created.id, username=created.username)
+
+
+class ApiAuth:
+    """Logs in over the JSON API and builds bearer headers."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, username: str = "alice", password: str = PASSWORD) -> dict[str, Any]:
+        response = self._client.post("/users/login/", json={"username": username, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def headers(self, username: str = "alice", password: str = PASSWORD) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.login(username, password)['access']}"}
+
+
+@pytest.fixture
+def api(client: FlaskClient, user: SimpleNamespace) -> ApiAuth:
+    return ApiAuth(client)
+
+
+_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """Pull the CSRF token out of a rendered form."""
+    match = _CSRF_RE.search(html)
+    assert match, "no csrf_token in page"
+    return match.group(1) or match.group(2)
+
+
+class HtmlAuth:
+    """Logs in through the real HTML form, CSRF token included."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, username: str = "alice", password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        page = self._client.get("/dashboard/login")
+        token = csrf_from(page.get_data(as_text=True))
+        return self._client.post(
+            "/dashboard/login", data={"username": username, "password": password, "csrf_token": token}
+        )
+
+
+@pytest.fixture
+def html(client: FlaskClient) -> HtmlAuth:
+    return HtmlAuth(client)

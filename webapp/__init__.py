@@ -1,0 +1,98 @@
+"""RouterDeck web application: the dashboard and the JSON API over one service layer."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from webapp.config import PLACEHOLDER_SECRETS, Defaults
+
+REQUIRED_SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY", "ROUTER_PASSWORD_KEYS")
+MIN_SECRET_LENGTH = 32
+# Commands that must run before any secret exists (they are how the secrets get made).
+_SECRETLESS_COMMANDS = frozenset({"init-instance"})
+
+
+class MissingSecretsError(RuntimeError):
+    """Raised by :func:`create_app` outside testing when a secret is missing or a placeholder."""
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``instance/config.py``, then ``FLASK_*`` variables, then ``test_config``.
+
+    :raises MissingSecretsError: outside testing, when a secret is missing or left at a placeholder.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.from_mapping(test_config)
+    _normalise_config(app)
+    if not app.config.get("TESTING") and _invoked_command() not in _SECRETLESS_COMMANDS:
+        _require_secrets(app)
+
+    from webapp import cli, errors, security, templating
+    from webapp.blueprints import register_blueprints
+    from webapp.extensions import csrf, db, jwt, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    jwt.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.register_error_handlers(app)
+    register_blueprints(app)
+    cli.init_app(app)
+    return app
+
+
+def _normalise_config(app: Flask) -> None:
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "routerdeck.db")
+    keys = app.config.get("ROUTER_PASSWORD_KEYS") or []
+    if isinstance(keys, str):  # FLASK_ROUTER_PASSWORD_KEYS="k1,k2" as well as a JSON list
+        keys = [k.strip() for k in keys.split(",") if k.strip()]
+    app.config["ROUTER_PASSWORD_KEYS"] = list(keys)
+
+
+def _invoked_command() -> str | None:
+    """Name of the ``flask`` sub-command being run, if this process is the flask CLI."""
+    if not sys.argv or Path(sys.argv[0]).name not in {"flask", "__main__.py"}:
+        return None
+    args = sys.argv[1:]
+    skip_next = False
+    for arg in args:
+        if skip_next:
+            skip_next = False
+            continue
+        if arg in {"--app", "-A", "--env-file", "-e"}:
+            skip_next = True
+            continue
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _require_secrets(app: Flask) -> None:
+    problems = []
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        value = app.config.get(name)
+        if not value or str(value).strip().lower() in PLACEHOLDER_SECRETS or len(str(value)) < MIN_SECRET_LENGTH:
+            problems.append(f"{name} is missing, a placeholder or shorter than {MIN_SECRET_LENGTH} characters")
+    if not app.config["ROUTER_PASSWORD_KEYS"]:
+        problems.append("ROUTER_PASSWORD_KEYS is empty (a list of Fernet keys; the first one encrypts)")
+    if problems:
+        raise MissingSecretsError(
+            "RouterDeck refuses to start without real secrets:\n  - "
+            + "\n  - ".join(problems)
+            + "\nFix: run `flask --app wsgi init-instance` (writes instance/config.py with fresh secrets), "
+            "or set FLASK_SECRET_KEY, FLASK_JWT_SECRET_KEY and FLASK_ROUTER_PASSWORD_KEYS in the environment."
+        )

@@ -1,0 +1,100 @@
+"""``/users/...``: JSON login (password or API key pair), token refresh, logout and API keys."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+from flask_jwt_extended import current_user, get_jwt, jwt_required
+from flask_limiter.util import get_remote_address
+
+from webapp.blueprints.api import bp
+from webapp.blueprints.api.common import json_body, json_ok
+from webapp.blueprints.api.schemas import ApiKeyCreateRequest, ApiKeyLoginRequest, LoginRequest
+from webapp.extensions import limiter
+from webapp.models import ApiKey
+from webapp.security import issue_tokens, refresh_access
+from webapp.services import accounts
+from webapp.timeutil import isoformat_z
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _login_name_key() -> str:
+    """Rate-limit key per attempted account, so one user cannot be hammered from many addresses."""
+    payload = request.get_json(silent=True) if request.is_json else None
+    name = ""
+    if isinstance(payload, dict):
+        name = str(payload.get("username") or payload.get("public_key") or "")[:128]
+    return "login-name:" + name.strip().lower()
+
+
+def _key_out(key: ApiKey) -> dict[str, object]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "public_key": key.public_key,
+        "created_at": isoformat_z(key.created_at),
+        "last_used_at": isoformat_z(key.last_used_at),
+    }
+
+
+@bp.post("/users/login/")
+@limiter.limit(_login_limit, key_func=get_remote_address)
+@limiter.limit(_login_limit, key_func=_login_name_key)
+def login() -> Response:
+    body = json_body(LoginRequest)
+    user = accounts.authenticate(body.username, body.password)
+    return json_ok(issue_tokens(user))
+
+
+@bp.post("/users/api-key-login/")
+@limiter.limit(_login_limit, key_func=get_remote_address)
+@limiter.limit(_login_limit, key_func=_login_name_key)
+def api_key_login() -> Response:
+    body = json_body(ApiKeyLoginRequest)
+    user, key = accounts.authenticate_api_key(body.public_key, body.private_key)
+    return json_ok(issue_tokens(user, key))
+
+
+@bp.post("/users/token/refresh/")
+@jwt_required(refresh=True)
+def token_refresh() -> Response:
+    return json_ok(refresh_access(current_user, get_jwt()["sid"]))
+
+
+@bp.post("/users/logout/")
+@jwt_required(verify_type=False)
+def logout() -> Response:
+    accounts.close_token_session(get_jwt()["sid"])
+    return json_ok({"message": "Logged out; the access and refresh tokens of this login are revoked"})
+
+
+@bp.get("/users/me/")
+@jwt_required()
+def me() -> Response:
+    return json_ok({"id": current_user.id, "username": current_user.username, "email": current_user.email})
+
+
+@bp.get("/users/api-keys/")
+@jwt_required()
+def api_keys() -> Response:
+    return json_ok([_key_out(key) for key in accounts.list_api_keys(current_user)])
+
+
+@bp.post("/users/api-keys/")
+@jwt_required()
+def api_key_create() -> Response:
+    body = json_body(ApiKeyCreateRequest)
+    created = accounts.create_api_key(current_user, body.name)
+    out = _key_out(created.key)
+    out["private_key"] = created.private_key
+    out["message"] = "Store the private key now: it is shown only once"
+    return json_ok(out, 201)
+
+
+@bp.delete("/users/api-keys/<int:key_id>/")
+@jwt_required()
+def api_key_revoke(key_id: int) -> Response:
+    key = accounts.revoke_api_key(current_user, key_id)
+    return json_ok({"message": f'API key "{key.name}" has been revoked'})

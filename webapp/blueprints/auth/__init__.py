@@ -1,0 +1,68 @@
+"""Dashboard login and logout (flask-login sessions)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_limiter import RequestLimit
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+
+from webapp.extensions import limiter
+from webapp.forms import ConfirmForm, LoginForm
+from webapp.services import accounts
+from webapp.services.errors import Unauthorized
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _form_name_key() -> str:
+    return "login-name:" + (request.form.get("username") or "").strip().lower()[:128]
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: "//evil.example" and absolute URLs would make this an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("dashboard.home")
+
+
+def _too_many_attempts(limit: RequestLimit):  # type: ignore[no-untyped-def]
+    form = LoginForm()
+    message = f"Too many login attempts ({limit.limit}). Wait a minute and try again."
+    return make_response(render_template("auth/login.html", form=form, error=message), 429)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=get_remote_address, methods=["POST"], on_breach=_too_many_attempts)
+@limiter.limit(_login_limit, key_func=_form_name_key, methods=["POST"], on_breach=_too_many_attempts)
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.username.data or "", form.password.data or "")
+        except Unauthorized as exc:
+            error, status = exc.message, 401
+        else:
+            login_user(user, remember=bool(form.remember.data))
+            flash(f"Welcome, {user.username}.", "success")
+            return redirect(_safe_next(request.args.get("next")))
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash("You have been logged out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,56 @@
+"""The operator dashboard (server-rendered pages and htmx fragments)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from webapp.forms import ApiKeyForm
+from webapp.services import accounts
+from webapp.services.errors import ServiceError
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every dashboard page needs a logged-in user."""
+
+
+@bp.get("/")
+def home():  # type: ignore[no-untyped-def]
+    return render_template("dashboard/home.html")
+
+
+@bp.get("/api-keys")
+def api_keys():  # type: ignore[no-untyped-def]
+    return render_template(
+        "dashboard/api_keys.html", keys=accounts.list_api_keys(current_user), form=ApiKeyForm(), created=None
+    )
+
+
+@bp.post("/api-keys")
+def api_key_create():  # type: ignore[no-untyped-def]
+    form = ApiKeyForm()
+    created = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            created = accounts.create_api_key(current_user, form.name.data or "")
+        except ServiceError as exc:
+            form.name.errors = [*form.name.errors, exc.fields.get("name", exc.message)]
+            status = 422
+        else:
+            form = ApiKeyForm(formdata=None)
+    else:
+        status = 422
+    keys = accounts.list_api_keys(current_user)
+    return render_template("dashboard/_api_keys.html", keys=keys, form=form, created=created), status
+
+
+@bp.post("/api-keys/<int:key_id>/revoke")
+def api_key_revoke(key_id: int):  # type: ignore[no-untyped-def]
+    accounts.revoke_api_key(current_user, key_id)
+    keys = accounts.list_api_keys(current_user)
+    return render_template("dashboard/_api_keys.html", keys=keys, form=ApiKeyForm(formdata=None), created=None)

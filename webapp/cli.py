@@ -1,0 +1,87 @@
+"""``flask --app wsgi ...`` commands: everything with side effects lives here, not in the factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from cryptography.fernet import Fernet
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from webapp.services import accounts
+from webapp.services.errors import ServiceError
+
+_CONFIG_TEMPLATE = '''"""Instance configuration written by `flask --app wsgi init-instance`. Never commit this file."""
+
+SECRET_KEY = {secret_key!r}
+JWT_SECRET_KEY = {jwt_secret_key!r}
+# Fernet keys for router passwords: the first encrypts, all decrypt. To rotate, put a new key first
+# and run `flask --app wsgi rotate-keys`; drop the old key once that has finished.
+ROUTER_PASSWORD_KEYS = [{fernet_key!r}]
+'''
+
+
+@click.command("init-instance")
+@with_appcontext
+def init_instance() -> None:
+    """Write instance/config.py with fresh random secrets (mode 0600); never overwrite an existing one."""
+    path = Path(current_app.instance_path) / "config.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = _CONFIG_TEMPLATE.format(
+        secret_key=secrets.token_urlsafe(48),
+        jwt_secret_key=secrets.token_urlsafe(48),
+        fernet_key=Fernet.generate_key().decode("ascii"),
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        click.echo(f"{path} already exists; left untouched.")
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    click.echo(f"Wrote {path} with fresh secrets (mode 0600).")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("username")
+@click.option("--password", help="Leave out to be prompted (input hidden).")
+@click.option("--email", default=None)
+def create_user(username: str, password: str | None, email: str | None) -> None:
+    """Create a dashboard/API account."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(username, password or "", email)
+    except ServiceError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        raise click.ClickException(f"{exc.message}{' (' + details + ')' if details else ''}") from None
+    click.echo(f'Created user "{user.username}" (id {user.id}).')
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def demo(host: str, port: int) -> None:
+    """Create (or reset) the demo login, print it, and serve the dashboard."""
+    password = secrets.token_urlsafe(12)
+    user = accounts.set_password("demo", password)
+    url = f"http://{host}:{port}/"
+    click.echo("=" * 64)
+    click.echo(f"RouterDeck demo on {url}")
+    click.echo(f"  username: {user.username}")
+    click.echo(f"  password: {password}")
+    click.echo("  (a new password is printed at every start; Ctrl-C stops the demo)")
+    click.echo("=" * 64)
+    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on ``app.cli``."""
+    app.cli.add_command(init_instance)
+    app.cli.add_command(create_user)
+    app.cli.add_command(demo)

@@ -1,0 +1,40 @@
+"""Built-in defaults; instance/config.py, FLASK_* environment variables and test config override them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+# Values that must never reach production: create_app refuses to start with them.
+PLACEHOLDER_SECRETS = frozenset({"", "dev", "change-me", "changeme", "secret", "please-change"})
+
+
+class Defaults:
+    """Settings every instance starts from."""
+
+    SECRET_KEY: str | None = None
+    JWT_SECRET_KEY: str | None = None
+    # Fernet keys for router passwords; the first encrypts, all decrypt (MultiFernet).
+    ROUTER_PASSWORD_KEYS: list[str] = []  # noqa: RUF012
+
+    SQLALCHEMY_DATABASE_URI: str | None = None  # None -> sqlite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # noqa: RUF012
+
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=7)
+    JWT_TOKEN_LOCATION = ["headers"]  # noqa: RUF012
+    JWT_ERROR_MESSAGE_KEY = "error"
+
+    # JSON bodies are small; anything bigger is refused with 413 before it is parsed.
+    MAX_CONTENT_LENGTH = 512 * 1024
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    JSON_SORT_KEYS = False

@@ -1,0 +1,78 @@
+"""Error answers in the right face: JSON ``{"error": ...}`` on API paths, an HTML page on the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from webapp.services.errors import ServiceError
+
+#: Path prefixes served as HTML; everything else is the JSON API of the contract.
+HTML_PREFIXES = ("/dashboard", "/static", "/api/docs")
+
+_MESSAGES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type: send JSON with Content-Type: application/json",
+    429: "Too many requests",
+    500: "Internal server error",
+}
+
+
+def wants_html() -> bool:
+    """True when the current request belongs to the dashboard face."""
+    path = request.path
+    return path == "/" or path.startswith(HTML_PREFIXES)
+
+
+def error_response(status: int, message: str | None = None, **extra: Any) -> Response:
+    """Build the JSON error answer ``{"error": message, ...}`` with ``status``."""
+    body: dict[str, Any] = {"error": message or _MESSAGES.get(status, "Error")}
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _html_error(status: int, message: str) -> tuple[str, int]:
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers that turn every error into the right face's answer."""
+
+    @app.errorhandler(ServiceError)
+    def _service_error(error: ServiceError):  # type: ignore[no-untyped-def]
+        if wants_html():
+            return _html_error(error.status, error.message)
+        extra = {"fields": error.fields} if error.fields else {}
+        return error_response(error.status, error.message, **extra)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if error.response is not None:  # a view or extension already built the answer (e.g. a form on 429)
+            return error.response
+        status = error.code or 500
+        message = _MESSAGES.get(status) or error.description or error.name
+        if status == 429:
+            message = f"Too many requests: limit is {error.description}. Try again later."
+        if wants_html():
+            return _html_error(status, message)
+        response = error_response(status, message)
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_html():
+            return _html_error(500, _MESSAGES[500])
+        return error_response(500)
