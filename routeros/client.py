@@ -1,0 +1,85 @@
+"""Open a client for a router: pick the protocol (explicitly, by well-known port, or by probing) and log in."""
+
+from __future__ import annotations
+
+from routeros.api import ApiClient
+from routeros.base import Client
+from routeros.config import WELL_KNOWN_PORTS, RouterConfig
+from routeros.connection import Deadline, open_socket, tls_handshake
+from routeros.errors import ProtocolError, RouterTimeout
+from routeros.protocol import encode_sentence
+from routeros.rest import RestClient
+
+#: A probe gets at most this long (within the call's deadline) to hear which protocol a port speaks.
+PROBE_SECONDS = 3.0
+
+
+def _rest_uses_https(config: RouterConfig) -> bool:
+    return config.use_https or config.port == 443
+
+
+def probe_protocol(config: RouterConfig, deadline: Deadline | None = None) -> str:
+    """Ask an unfamiliar port what it speaks: send an API ``/login`` and look at the first bytes back.
+
+    An API service answers with a ``!`` reply sentence; an HTTP server answers ``HTTP/`` (usually
+    ``400 Bad Request``) to bytes that are not a request line.
+
+    :raises Unreachable: if nothing listens there.
+    :raises TLSFailure: if ``use_https`` is set and the TLS handshake fails.
+    :raises ProtocolError: if the answer is neither.
+    :raises RouterTimeout: if the deadline passes first.
+    """
+    deadline = deadline or Deadline(config.timeout, config.where)
+    probe = Deadline(min(deadline.remaining(), PROBE_SECONDS), config.where)
+    sock = open_socket(config.host, config.port, probe, config.connect_timeout)
+    try:
+        if config.use_https:
+            sock = tls_handshake(sock, config.ssl_context(), config.server_hostname, probe)
+        head = b""
+        try:
+            sock.settimeout(probe.remaining())
+            sock.sendall(encode_sentence(["/login"]))
+            while len(head) < 5:
+                sock.settimeout(probe.remaining())
+                chunk = sock.recv(64)
+                if not chunk:
+                    break
+                head += chunk
+        except (OSError, RouterTimeout):
+            # Silence or a reset is an answer too: the checks below say neither protocol spoke.
+            pass
+    finally:
+        sock.close()
+    if head.startswith(b"HTTP/"):
+        return "rest"
+    if len(head) >= 2 and head[0] < 0x80 and head[1:2] == b"!":
+        return "api-ssl" if config.use_https else "api"
+    raise ProtocolError(
+        f"{config.where} answered neither as the RouterOS API nor as HTTP within {probe.seconds:g} s; "
+        "set the protocol (rest, api, api-ssl) explicitly"
+    )
+
+
+def resolve_protocol(config: RouterConfig, deadline: Deadline | None = None) -> str:
+    """The protocol ``config`` will use: as given, by well-known port (80/443 REST, 8728 api, 8729 api-ssl), or probed.
+
+    :raises RouterOSError: the probe's errors (see :func:`probe_protocol`).
+    """
+    if config.protocol != "auto":
+        return config.protocol
+    known = WELL_KNOWN_PORTS.get(config.port)
+    if known is not None:
+        return known
+    return probe_protocol(config, deadline)
+
+
+def open_client(config: RouterConfig) -> Client:
+    """Connect and log in within ``config.timeout``; the client is also a context manager.
+
+    :raises RouterOSError: unreachable, timeout, TLS, authentication, service, fatal or protocol errors.
+    """
+    deadline = Deadline(config.timeout, config.where)
+    protocol = resolve_protocol(config, deadline)
+    if protocol == "rest":
+        return RestClient.connect(config, https=_rest_uses_https(config), deadline=deadline)
+    return ApiClient.connect(config, tls=protocol == "api-ssl", deadline=deadline)
