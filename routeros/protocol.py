@@ -77,20 +77,31 @@ def encode_word(word: str | bytes) -> bytes:
     return encode_length(len(raw)) + raw
 
 
+#: Length prefixes of short words, pre-rendered as Latin-1 text (one char per byte) for encode_sentence.
+_PREFIX_TEXT = [encode_length(n).decode("latin-1") for n in range(0x1000)]
+
+
 def encode_sentence(words: Iterable[str | bytes]) -> bytes:
-    """Encode a sentence: every word, then the terminating zero-length word."""
-    parts: list[bytes] = []
+    """Encode a sentence: every word, then the terminating zero-length word.
+
+    Built as Latin-1 text and encoded once: an ASCII word's characters are its bytes, and any other
+    word is turned into its UTF-8 bytes seen as Latin-1. One ``encode`` per sentence instead of one
+    per word is what makes this about twice as fast as encoding word by word.
+    """
+    parts: list[str] = []
     append = parts.append
+    prefixes = _PREFIX_TEXT
     for word in words:
-        raw = word.encode("utf-8") if isinstance(word, str) else word
-        n = len(raw)
-        if n <= _ONE:
-            append(bytes((n,)))
+        if isinstance(word, str):
+            if not word.isascii():
+                word = word.encode("utf-8").decode("latin-1")
         else:
-            append(encode_length(n))
-        append(raw)
-    append(b"\x00")
-    return b"".join(parts)
+            word = bytes(word).decode("latin-1")
+        n = len(word)
+        append(prefixes[n] if n < 0x1000 else encode_length(n).decode("latin-1"))
+        append(word)
+    append("\x00")
+    return "".join(parts).encode("latin-1")
 
 
 def decode_word(raw: bytes) -> str:

@@ -313,11 +313,21 @@ class RestClient(Client):
             )
         if body is _NOT_JSON:
             kind = response.headers.get("Content-Type", "unknown type")
-            raise ProtocolError(f"{where} answered with {kind}, not JSON: is this port the REST API?")
+            if kind.startswith("text/html"):
+                # WebFig's page where REST should be: RouterOS before 7.1, or a web server that is not REST.
+                raise ServiceDisabled(
+                    f"{where} serves a web page, not the REST API: RouterOS before 7.1 has no REST "
+                    "(use the api protocol), or this port is not the router's www/www-ssl service"
+                )
+            raise ProtocolError(f"{where} answered with {kind} that is not valid JSON")
         return body
 
     def _http_error(self, status: int, body: Any) -> RouterOSError:
         where = self.config.where
+        if status >= 500:
+            # The router failed rather than refused: nothing the command could change.
+            detail = body.get("detail") or body.get("message") if isinstance(body, dict) else "no JSON error body"
+            return ProtocolError(f"{where} failed with HTTP {status} ({detail}); the router's web server is in trouble")
         if isinstance(body, dict):
             return _error_from_body(status, body, where)
         if status == 401:
