@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from webapp.services import accounts
+from webapp.services import accounts, vault
 from webapp.services.errors import ServiceError
 
 _CONFIG_TEMPLATE = '''"""Instance configuration written by `flask --app wsgi init-instance`. Never commit this file."""
@@ -62,6 +62,17 @@ def create_user(username: str, password: str | None, email: str | None) -> None:
     click.echo(f'Created user "{user.username}" (id {user.id}).')
 
 
+@click.command("rotate-keys")
+@with_appcontext
+def rotate_keys() -> None:
+    """Re-encrypt every router password with the first ROUTER_PASSWORD_KEYS key (safe to repeat)."""
+    try:
+        count = vault.rotate_all()
+    except vault.VaultError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Re-encrypted {count} router password(s) with the first key.")
+
+
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -84,4 +95,5 @@ def init_app(app: Flask) -> None:
     """Register the commands on ``app.cli``."""
     app.cli.add_command(init_instance)
     app.cli.add_command(create_user)
+    app.cli.add_command(rotate_keys)
     app.cli.add_command(demo)

@@ -31,6 +31,9 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
 
+    # Total deadline (connect + login + reply) of one router call made while a request waits.
+    ROUTER_TIMEOUT = 10.0
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

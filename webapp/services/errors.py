@@ -42,3 +42,33 @@ class Conflict(ServiceError):
     """The request clashes with current state (duplicate, needs confirmation)."""
 
     status = 409
+
+
+class RouterUnreachable(ServiceError):
+    """The router could not be reached or talked to (refused, TLS, login, garbage): a bad gateway."""
+
+    status = 502
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class RouterTimeout(ServiceError):
+    """The router did not answer within the deadline."""
+
+    status = 504
+
+    def __init__(self, message: str, *, reason: str = "timeout") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class RouterRejected(ServiceError):
+    """The router refused the command (``!trap`` / REST error); the contract answers 400 with its message."""
+
+    status = 400
+
+    def __init__(self, message: str, *, reason: str = "rejected") -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -1,0 +1,86 @@
+"""Model → JSON shapes of the contract (field names are a promise to existing clients)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, url_for
+
+from webapp.models import AuditEvent, CommandRun, Router
+from webapp.services.pagination import Page
+from webapp.timeutil import isoformat_z
+
+
+def router_out(router: Router) -> dict[str, Any]:
+    """The contract's router document plus RouterDeck's additions (never the password)."""
+    return {
+        "id": router.id,
+        "name": router.name,
+        "host": router.host,
+        "port": router.port,
+        "username": router.username,
+        "use_https": router.use_https,
+        "is_online": router.is_online,
+        "last_checked": isoformat_z(router.last_checked),
+        "created_at": isoformat_z(router.created_at),
+        "updated_at": isoformat_z(router.updated_at),
+        "protocol": router.protocol,
+        "verify_tls": router.verify_tls,
+        "tls_fingerprint": router.tls_fingerprint,
+        "routeros_version": router.routeros_version,
+        "last_error": router.last_error,
+        "last_error_message": router.last_error_message,
+        "last_latency_ms": router.last_latency_ms,
+    }
+
+
+def command_out(run: CommandRun) -> dict[str, Any]:
+    """One command history entry."""
+    return {
+        "id": run.id,
+        "router_id": run.router_id,
+        "router_name": run.router.name,
+        "user": run.user.username if run.user else None,
+        "command": run.command,
+        "method": run.method,
+        "params": run.params or {},
+        "data": run.data or {},
+        "status": run.status,
+        "status_code": run.status_code,
+        "result": run.result,
+        "error": run.error,
+        "protocol": run.protocol,
+        "started_at": isoformat_z(run.started_at),
+        "finished_at": isoformat_z(run.finished_at),
+        "duration_ms": run.duration_ms,
+    }
+
+
+def audit_out(event: AuditEvent) -> dict[str, Any]:
+    """One audit trail entry."""
+    return {
+        "id": event.id,
+        "action": event.action,
+        "summary": event.summary,
+        "details": event.details or {},
+        "ip_address": event.ip_address,
+        "user": event.user.username if event.user else None,
+        "created_at": isoformat_z(event.created_at),
+    }
+
+
+def page_out(page: Page[Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """OpenWISP-style page: ``count``, absolute ``next``/``previous`` links and ``results``."""
+
+    def link(number: int) -> str:
+        args = request.args.to_dict()
+        args["page"] = str(number)
+        args["page_size"] = str(page.page_size)
+        return url_for(str(request.endpoint), **(request.view_args or {}), **args, _external=True)
+
+    return {
+        "count": page.total,
+        "next": link(page.page + 1) if page.has_next else None,
+        "previous": link(page.page - 1) if page.has_previous else None,
+        "results": results,
+    }

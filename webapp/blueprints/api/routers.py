@@ -1,0 +1,230 @@
+"""``/routers/...`` and ``/commands/...``: the contract's Router Management and Router Operations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, request
+from flask_jwt_extended import current_user, jwt_required
+
+from webapp.blueprints.api import bp
+from webapp.blueprints.api.common import json_body, json_ok
+from webapp.blueprints.api.presenters import audit_out, command_out, page_out, router_out
+from webapp.blueprints.api.schemas import (
+    ExecuteCommandRequest,
+    RerunRequest,
+    RouterCreateRequest,
+    RouterUpdateRequest,
+)
+from webapp.models import User
+from webapp.services import audit, commands, routers
+from webapp.services.commands import CommandFailed, CommandFilters
+from webapp.services.errors import Invalid
+from webapp.services.pagination import page_numbers
+from webapp.services.routers import RouterFilters
+from webapp.timeutil import isoformat_z
+
+
+def _flag(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    lowered = raw.lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no"}:
+        return False
+    raise Invalid(f"{name} must be true or false", fields={name: "true or false"})
+
+
+def _moment(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{name} must be an ISO-8601 date or date-time", fields={name: "ISO-8601"}) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _paged() -> bool:
+    return "page" in request.args or "page_size" in request.args
+
+
+def _client_ip() -> str | None:
+    return request.remote_addr
+
+
+@bp.get("/routers/")
+@jwt_required()
+def router_list() -> Response:
+    filters = RouterFilters(
+        is_online=_flag("is_online"),
+        protocol=request.args.get("protocol") or None,
+        search=request.args.get("search") or None,
+        created_gte=_moment("created__gte"),
+        created_lt=_moment("created__lt"),
+        ordering=request.args.get("ordering") or "name",
+    )
+    if not _paged():  # the contract's plain list; clients do len(routers)
+        return json_ok([router_out(r) for r in routers.all_routers(current_user, filters)])
+    number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
+    page = routers.page_of_routers(current_user, filters, number, size)
+    return json_ok(page_out(page, [router_out(r) for r in page.items]))
+
+
+@bp.post("/routers/")
+@jwt_required()
+def router_create() -> Response:
+    body = json_body(RouterCreateRequest)
+    router = routers.create_router(current_user, body.model_dump(), _client_ip())
+    return json_ok(router_out(router), 201)
+
+
+@bp.get("/routers/<int:router_id>/")
+@jwt_required()
+def router_detail(router_id: int) -> Response:
+    return json_ok(router_out(routers.get_router(current_user, router_id)))
+
+
+@bp.put("/routers/<int:router_id>/")
+@bp.patch("/routers/<int:router_id>/")
+@jwt_required()
+def router_update(router_id: int) -> Response:
+    body = json_body(RouterUpdateRequest)
+    data = body.model_dump(exclude_unset=True)
+    router = routers.update_router(current_user, router_id, data, _client_ip())
+    return json_ok(router_out(router))
+
+
+@bp.delete("/routers/<int:router_id>/")
+@jwt_required()
+def router_delete(router_id: int) -> Response:
+    name = routers.delete_router(current_user, router_id, _client_ip())
+    return json_ok({"message": f'Router "{name}" has been successfully deleted'})
+
+
+@bp.post("/routers/<int:router_id>/test-connection/")
+@jwt_required()
+def router_test_connection(router_id: int) -> Response:
+    result = routers.test_connection(current_user, router_id)
+    return json_ok(
+        {
+            "router_id": result.router.id,
+            "is_online": result.is_online,
+            "message": "Connection test completed",
+            "reason": result.reason,
+            "error_message": None if result.is_online else result.message,
+            "latency_ms": result.latency_ms,
+            "routeros_version": result.routeros_version,
+            "protocol": result.protocol,
+            "identity": result.identity,
+            "last_checked": isoformat_z(result.router.last_checked),
+        }
+    )
+
+
+@bp.get("/routers/<int:router_id>/device-info/")
+@jwt_required()
+def router_device_info(router_id: int) -> Response:
+    info = routers.device_info(current_user, router_id)
+    return json_ok({"router_id": router_id, "device_info": info, "message": "Device information retrieved successfully"})
+
+
+def _command_answer(run_call) -> Response:  # type: ignore[no-untyped-def]
+    try:
+        run = run_call()
+    except CommandFailed as failed:
+        body = {
+            "router_id": failed.run.router_id,
+            "command": failed.run.command,
+            "method": failed.run.method,
+            "error": failed.message,
+            "status_code": failed.status,
+            "command_id": failed.run.id,
+            "reason": failed.reason,
+        }
+        return json_ok(body, failed.status)
+    return json_ok(
+        {
+            "router_id": run.router_id,
+            "command": run.command,
+            "method": run.method,
+            "result": run.result,
+            "message": "Command executed successfully",
+            "command_id": run.id,
+            "protocol": run.protocol,
+            "duration_ms": run.duration_ms,
+        }
+    )
+
+
+@bp.post("/routers/<int:router_id>/execute-command/")
+@jwt_required()
+def router_execute(router_id: int) -> Response:
+    body = json_body(ExecuteCommandRequest)
+    actor: User = current_user
+    return _command_answer(
+        lambda: commands.run_command(actor, router_id, body.command, body.method, body.params, body.data,
+                                     confirm=body.confirm, ip_address=_client_ip())
+    )
+
+
+def _command_filters(router_id: int | None) -> CommandFilters:
+    router_arg = request.args.get("router")
+    if router_id is None and router_arg:
+        if not router_arg.isdigit():
+            raise Invalid("router must be a router id", fields={"router": "integer"})
+        router_id = int(router_arg)
+    return CommandFilters(
+        router_id=router_id,
+        status=request.args.get("status") or None,
+        method=request.args.get("method") or None,
+        search=request.args.get("search") or None,
+        started_gte=_moment("started__gte"),
+        started_lt=_moment("started__lt"),
+    )
+
+
+def _command_page(router_id: int | None) -> Response:
+    number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
+    page = commands.history(current_user, _command_filters(router_id), number, size)
+    return json_ok(page_out(page, [command_out(run) for run in page.items]))
+
+
+@bp.get("/routers/<int:router_id>/commands/")
+@jwt_required()
+def router_commands(router_id: int) -> Response:
+    return _command_page(router_id)
+
+
+@bp.get("/commands/")
+@jwt_required()
+def command_list() -> Response:
+    return _command_page(None)
+
+
+@bp.get("/commands/<int:command_id>/")
+@jwt_required()
+def command_detail(command_id: int) -> Response:
+    return json_ok(command_out(commands.get_command(current_user, command_id)))
+
+
+@bp.post("/commands/<int:command_id>/rerun/")
+@jwt_required()
+def command_rerun(command_id: int) -> Response:
+    confirm = json_body(RerunRequest).confirm if request.content_length else False
+    actor: User = current_user
+    return _command_answer(lambda: commands.rerun(actor, command_id, confirm=confirm, ip_address=_client_ip()))
+
+
+@bp.get("/routers/<int:router_id>/audit/")
+@jwt_required()
+def router_audit(router_id: int) -> Response:
+    routers.get_router(current_user, router_id)
+    number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
+    page = audit.for_router(router_id, number, size)
+    return json_ok(page_out(page, [audit_out(event) for event in page.items]))
