@@ -200,15 +200,18 @@ class ApiClient(Client):
     def stream(
         self, path: str, args: Mapping[str, object] | None = None, *, timeout: float | None = None
     ) -> Iterator[Row]:
-        """Yield ``!re`` rows of a long-running command (``listen``, ``ping``...) as they arrive.
+        """Start a long-running command (``listen``, ``ping``...) now and iterate its ``!re`` rows as they arrive.
 
-        Closing the generator early sends ``/cancel`` for its tag and drains the reply, so the
+        Closing the iterator early sends ``/cancel`` for its tag and drains the reply, so the
         connection stays usable. ``timeout`` bounds the whole stream.
 
-        :raises RouterOSError: any error of the tree.
+        :raises RouterOSError: any error of the tree (while iterating).
         """
         deadline = self._deadline(timeout)
         tag = self._send([command_word(path), *_command_words(args or {})], deadline)
+        return self._iterate(tag, deadline)
+
+    def _iterate(self, tag: str, deadline: Deadline) -> Iterator[Row]:
         finished = False
         try:
             while True:

@@ -147,6 +147,15 @@ class _RouterAdapter(HTTPAdapter):
             "https": _InsecureHTTPSPool if insecure else _DeadlineHTTPSPool,
         }
 
+    def _cert_reqs(self) -> str:
+        return "CERT_NONE" if self._config.fingerprint or self._config.verify is False else "CERT_REQUIRED"
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        # requests would point the pool at certifi's bundle here; trust lives in our context alone.
+        conn.cert_reqs = self._cert_reqs()
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -154,21 +163,21 @@ class _RouterAdapter(HTTPAdapter):
         pool_kwargs.pop("ca_certs", None)
         pool_kwargs.pop("ca_cert_dir", None)
         pool_kwargs["ssl_context"] = self._context
-        pool_kwargs["cert_reqs"] = (
-            "CERT_NONE" if self._config.fingerprint or self._config.verify is False else "CERT_REQUIRED"
-        )
+        pool_kwargs["cert_reqs"] = self._cert_reqs()
         if self._config.fingerprint:
             pool_kwargs["assert_fingerprint"] = self._config.fingerprint
         return host_params, pool_kwargs
 
 
 def _root_cause(exc: BaseException) -> BaseException:
-    """The urllib3/socket error behind a requests exception."""
-    seen: BaseException = exc
+    """The urllib3/socket error behind a requests exception (they nest in ``args[0]`` and ``.reason``)."""
+    seen = exc
     for _ in range(8):
-        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        inner = getattr(inner, "reason", None) or inner
-        if inner is None or inner is seen:
+        inner: object = seen.args[0] if seen.args else None
+        reason = getattr(inner, "reason", None)
+        if isinstance(reason, BaseException):
+            inner = reason
+        if not isinstance(inner, BaseException) or inner is seen:
             break
         seen = inner
     return seen
