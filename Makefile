@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install browser bench fuzz lint clean
+.PHONY: demo test install system-deps bench fuzz lint clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -16,15 +16,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium drives the browser tests (Playwright cannot download its own browser here).
-browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  echo "Installing Debian chromium for the browser tests"; \
+# Debian packages the suite needs: Chromium drives the browser tests (Playwright cannot download its own
+# browser here) and a throwaway PostgreSQL cluster proves the schema is not SQLite-only.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(STAMP) browser
+test: $(STAMP) system-deps
 	$(VENV)/bin/pytest
 
 demo: $(STAMP)
