@@ -13,6 +13,7 @@ from routeros.connection import Connection, Deadline, open_socket, tls_handshake
 from routeros.errors import (
     AuthenticationFailed,
     CommandRejected,
+    ConnectionLost,
     FatalError,
     PermissionDenied,
     ProtocolError,
@@ -114,7 +115,7 @@ class ApiClient(Client):
     ) -> tuple[list[Row], Row]:
         """Send one command and read to its ``!done``; return the ``!re`` rows and the ``!done`` attributes."""
         if not self.usable:
-            raise ProtocolError(f"the connection to {self.config.where} is closed or broken; open a new client")
+            raise ConnectionLost(f"the connection to {self.config.where} is closed or broken; open a new client")
         tag = self._send(words, deadline)
         rows: list[Row] = []
         trap: Row | None = None

@@ -250,7 +250,7 @@ class RestClient(Client):
     ) -> Any:
         """One HTTP exchange within the deadline; the decoded JSON body (``None`` when empty)."""
         if self._closed:
-            raise ProtocolError(f"the REST client for {self.config.where} is closed; open a new one")
+            raise ConnectionLost(f"the REST client for {self.config.where} is closed; open a new one")
         url = f"{self.base_url}/{path}"
         if item is not None:
             url += "/" + quote(item, safe="*")
@@ -288,16 +288,19 @@ class RestClient(Client):
     def _transport_error(self, exc: requests.exceptions.RequestException, deadline: Deadline) -> RouterOSError:
         where = self.config.where
         cause = _root_cause(exc)
+        # urllib3's NewConnectionError (refused) subclasses ConnectTimeoutError, so it is tested first.
+        if isinstance(cause, NameResolutionError):
+            return Unreachable(f"cannot resolve {self.config.host!r}; check the router's address")
+        if isinstance(cause, NewConnectionError):
+            text = str(cause)
+            reason = text.rpartition("new connection: ")[2] or text
+            return Unreachable(
+                f"cannot connect to {where}: {reason}; check the address, the port and that the www service is on"
+            )
         if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(cause, ConnectTimeoutError):
             return RouterTimeout(f"connecting to {where} timed out")
         if isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, ReadTimeoutError | TimeoutError):
             return deadline.timeout_error()
-        if isinstance(cause, NameResolutionError):
-            return Unreachable(f"cannot resolve {self.config.host!r}; check the router's address")
-        if isinstance(cause, NewConnectionError):
-            return Unreachable(
-                f"cannot connect to {where}: {cause}; check the address, the port and that the www service is on"
-            )
         if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.URLRequired):
             return InvalidRequest(f"cannot build a URL for {where}: {exc}")
         if time.monotonic() >= deadline.expires:
