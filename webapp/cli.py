@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from webapp.services import accounts, vault
+from webapp.services import demo as demo_service
 from webapp.services.errors import ServiceError
 
 _CONFIG_TEMPLATE = '''"""Instance configuration written by `flask --app wsgi init-instance`. Never commit this file."""
@@ -78,17 +79,36 @@ def rotate_keys() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def demo(host: str, port: int) -> None:
-    """Create (or reset) the demo login, print it, and serve the dashboard."""
+    """Start three simulated routers, give the demo login their ports, print it, and serve the dashboard."""
+    from routeros.simulator import RouterSpec, Simulator
+
+    specs = [
+        RouterSpec(name="nairobi-core", version="7.16.1", username="admin", password=secrets.token_urlsafe(12)),
+        RouterSpec(name="kisumu-hotspot", version="6.49.7", username="admin", password=secrets.token_urlsafe(12)),
+        RouterSpec(name="mombasa-edge", version="7.12", username="admin", password=secrets.token_urlsafe(12)),
+    ]
     password = secrets.token_urlsafe(12)
-    user = accounts.set_password("demo", password)
-    url = f"http://{host}:{port}/"
-    click.echo("=" * 64)
-    click.echo(f"RouterDeck demo on {url}")
-    click.echo(f"  username: {user.username}")
-    click.echo(f"  password: {password}")
-    click.echo("  (a new password is printed at every start; Ctrl-C stops the demo)")
-    click.echo("=" * 64)
-    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+    with Simulator(specs, host="127.0.0.1") as sim:
+        core, hotspot, edge = sim.routers
+        demo_routers = [
+            demo_service.DemoRouter(core.name, core.host, core.rest_tls_port, "rest", True, core.username,
+                                    core.password, core.cert_fingerprint_sha256),
+            demo_service.DemoRouter(hotspot.name, hotspot.host, hotspot.api_port, "api", False, hotspot.username,
+                                    hotspot.password, None),
+            demo_service.DemoRouter(edge.name, edge.host, edge.api_ssl_port, "api-ssl", False, edge.username,
+                                    edge.password, edge.cert_fingerprint_sha256),
+        ]
+        user = demo_service.prepare(password, demo_routers)
+        url = f"http://{host}:{port}/"
+        click.echo("=" * 64)
+        click.echo(f"RouterDeck demo on {url}")
+        click.echo(f"  username: {user.username}")
+        click.echo(f"  password: {password}")
+        click.echo("  simulated routers: " + ", ".join(
+            f"{r.name} ({r.protocol}{'/https' if r.use_https else ''} :{r.port})" for r in demo_routers))
+        click.echo("  (a new password is printed at every start; Ctrl-C stops the demo)")
+        click.echo("=" * 64)
+        current_app.run(host=host, port=port, use_reloader=False, threaded=True)
 
 
 def init_app(app: Flask) -> None:

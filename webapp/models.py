@@ -108,7 +108,7 @@ class CommandRun(db.Model):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="running", index=True)
     status_code: Mapped[int | None] = mapped_column(default=None)
-    result: Mapped[Any] = mapped_column(JSON, default=None)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     protocol: Mapped[str | None] = mapped_column(String(8), default=None)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

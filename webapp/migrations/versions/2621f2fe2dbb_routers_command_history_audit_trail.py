@@ -75,7 +75,7 @@ def upgrade():
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=True),
-    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('protocol', sa.String(length=8), nullable=True),
     sa.Column('started_at', sa.DateTime(), nullable=False),
