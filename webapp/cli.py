@@ -10,6 +10,7 @@ import click
 from cryptography.fernet import Fernet
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
 from webapp.services import accounts, vault
 from webapp.services import demo as demo_service
@@ -108,7 +109,8 @@ def demo(host: str, port: int) -> None:
             f"{r.name} ({r.protocol}{'/https' if r.use_https else ''} :{r.port})" for r in demo_routers))
         click.echo("  (a new password is printed at every start; Ctrl-C stops the demo)")
         click.echo("=" * 64)
-        current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+        # app.run() is a no-op inside the flask CLI; serve with Werkzeug directly.
+        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 def init_app(app: Flask) -> None:
