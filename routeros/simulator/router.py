@@ -55,6 +55,7 @@ class Door:
         self.context = context
         self.factory = factory
         self.server: asyncio.base_events.Server | None = None
+        self.sock: socket.socket | None = None
         self.protocols: set[asyncio.BaseProtocol] = set()
 
     def _accept(self) -> asyncio.BaseProtocol:
@@ -69,9 +70,14 @@ class Door:
         self.protocols.add(protocol)
         return protocol
 
-    async def open(self) -> None:
-        """Start listening (binding an ephemeral port the first time when the port is 0)."""
-        if self.server is not None:
+    @property
+    def listening(self) -> bool:
+        """True while the port accepts connections."""
+        return self.server is not None or self.sock is not None
+
+    def bind(self) -> None:
+        """Bind and listen now (an ephemeral port the first time when the port is 0); :meth:`serve` accepts."""
+        if self.listening:
             return
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -83,14 +89,29 @@ class Door:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
+        self.sock = sock
+
+    async def serve(self) -> None:
+        """Start accepting on the bound socket."""
+        sock = self.sock
+        if sock is None:
+            return
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(self._accept, sock=sock, ssl=self.context, backlog=128)
+        server = await loop.create_server(self._accept, sock=sock, ssl=self.context, backlog=128)
+        if self.sock is sock:
+            self.server = server
+            self.sock = None
+        else:
+            server.close()
 
     def close(self) -> None:
         """Stop listening; established connections are left alone, as on a real router."""
         if self.server is not None:
             self.server.close()
             self.server = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
     def abort_connections(self) -> None:
         """Cut every connection this door accepted."""
@@ -196,23 +217,39 @@ class SimRouter:
         if self._rest_server is not None:
             await self._rest_server.shutdown(0.1)
 
-    async def _sync_doors(self) -> None:
+    def _apply_doors(self) -> list[Door]:
+        """Close and bind doors to match /ip/service and the refuse fault; return the doors to serve."""
         state = self.state
         services = state.services()
         refusing = "refuse" in self.faults
+        to_serve = []
         for service, door in self._doors.items():
             port, disabled = services[service]
-            if door.server is not None and port != door.port:
+            if door.listening and port != door.port:
                 door.close()
                 door.port = port
             if disabled or refusing:
                 door.close()
-            else:
-                await door.open()
+            elif not door.listening:
+                door.bind()
+                to_serve.append(door)
             state.set_service_port(service, door.port)
+        return to_serve
+
+    async def _sync_doors(self) -> None:
+        for door in self._apply_doors():
+            await door.serve()
 
     def _services_changed(self) -> None:
-        asyncio.get_running_loop().create_task(self._sync_doors())
+        # Closing and binding happen before the command's reply, so a client sees the change at once.
+        to_serve = self._apply_doors()
+        if to_serve:
+            asyncio.get_running_loop().create_task(self._serve(to_serve))
+
+    @staticmethod
+    async def _serve(doors: list[Door]) -> None:
+        for door in doors:
+            await door.serve()
 
     def _drop_sessions(self) -> None:
         for session in list(self.sessions):
@@ -262,12 +299,8 @@ class SimRouter:
 
     def set_service_disabled(self, service: str, disabled: bool = True) -> None:
         """Disable or enable an /ip/service entry (api, api-ssl, www, www-ssl) and open or close its door."""
-
-        async def apply() -> None:
-            self.state.execute("/ip/service/set", {".id": service, "disabled": "true" if disabled else "false"})
-            await self._sync_doors()
-
-        self._call_async(apply)
+        self._call(lambda: self.state.execute("/ip/service/set",
+                                              {".id": service, "disabled": "true" if disabled else "false"}))
 
     def execute(self, command: str, args: Mapping[str, str | None] | None = None) -> list[dict[str, str]]:
         """Run a command directly on the state; keys starting with ``?`` are query words.
@@ -289,13 +322,6 @@ class SimRouter:
             reply = self.state.execute(command, plain, query)
             return reply.rows + ([reply.done] if reply.done else [])
 
-        async def run_and_sync() -> list[dict[str, str]]:
-            rows = run()
-            await self._sync_doors()
-            return rows
-
-        if command.strip("/").startswith("ip/service"):
-            return self._call_async(run_and_sync)
         return self._call(run)
 
     def add_user(self, name: str, password: str, group: str = "full") -> str:
