@@ -30,9 +30,26 @@ from routeros import ClientPool, RouterConfig, open_client
 from routeros.protocol import SentenceDecoder, encode_sentence
 
 ATTRIBUTES = [
-    ".id", "name", "address", "network", "interface", "actual-interface", "mac-address", "comment",
-    "disabled", "dynamic", "invalid", "running", "mtu", "rx-byte", "tx-byte", "rx-packet", "tx-packet",
-    "last-link-up-time", "link-downs", "type",
+    ".id",
+    "name",
+    "address",
+    "network",
+    "interface",
+    "actual-interface",
+    "mac-address",
+    "comment",
+    "disabled",
+    "dynamic",
+    "invalid",
+    "running",
+    "mtu",
+    "rx-byte",
+    "tx-byte",
+    "rx-packet",
+    "tx-packet",
+    "last-link-up-time",
+    "link-downs",
+    "type",
 ]
 
 
@@ -42,11 +59,26 @@ def make_rows(count: int) -> list[list[str]]:
     rows = []
     for i in range(count):
         values = [
-            f"*{i + 1:X}", f"vlan{i}", f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}/24", f"10.{i % 256}.0.0",
-            f"bridge{i % 8}", f"ether{i % 24 + 1}", ":".join(f"{rng.randrange(256):02X}" for _ in range(6)),
-            "customer " + "x" * rng.randrange(0, 40), "false", "false", "false", "true", "1500",
-            str(rng.randrange(10**12)), str(rng.randrange(10**12)), str(rng.randrange(10**9)),
-            str(rng.randrange(10**9)), "2024-05-01 10:00:00", str(rng.randrange(100)), "vlan",
+            f"*{i + 1:X}",
+            f"vlan{i}",
+            f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}/24",
+            f"10.{i % 256}.0.0",
+            f"bridge{i % 8}",
+            f"ether{i % 24 + 1}",
+            ":".join(f"{rng.randrange(256):02X}" for _ in range(6)),
+            "customer " + "x" * rng.randrange(0, 40),
+            "false",
+            "false",
+            "false",
+            "true",
+            "1500",
+            str(rng.randrange(10**12)),
+            str(rng.randrange(10**12)),
+            str(rng.randrange(10**9)),
+            str(rng.randrange(10**9)),
+            "2024-05-01 10:00:00",
+            str(rng.randrange(100)),
+            "vlan",
         ]
         rows.append([f"={key}={value}" for key, value in zip(ATTRIBUTES, values, strict=True)])
     return rows
@@ -121,7 +153,7 @@ def report(title: str, ours: float, theirs: float, goal: str, unit: str = "s") -
 def bench_print_replay(rows: int, repeat: int) -> None:
     server = ReplayServer(make_rows(rows))
     try:
-        config = RouterConfig(host="127.0.0.1", port=server.port, protocol="api", password="x", timeout=60)
+        config = RouterConfig(host="127.0.0.1", port=server.port, protocol="api", password="x", timeout=60)  # noqa: S106 - replay server takes any
         ours = open_client(config)
         theirs = librouteros.connect("127.0.0.1", "admin", "x", port=server.port, timeout=60)
         path = theirs.path("ip", "address")
@@ -133,8 +165,13 @@ def bench_print_replay(rows: int, repeat: int) -> None:
         theirs.close()
     finally:
         server.close()
-    report(f"[1] read a {rows}-row print, 20 attributes/row, raw-socket replay server (loopback)",
-           ours_time, theirs_time, ">= 5x", "ms")
+    report(
+        f"[1] read a {rows}-row print, 20 attributes/row, raw-socket replay server (loopback)",
+        ours_time,
+        theirs_time,
+        ">= 5x",
+        "ms",
+    )
 
 
 def bench_encode(count: int, repeat: int) -> None:
@@ -166,8 +203,13 @@ def bench_encode(count: int, repeat: int) -> None:
         for sentence in sentences:
             lib_protocol.encode_sentence(*sentence, encoding="utf-8")
 
-    report(f"[2] encode {count} mixed sentences (outputs checked identical)",
-           best_of(ours, repeat), best_of(theirs, repeat), ">= 1.5x", "ms")
+    report(
+        f"[2] encode {count} mixed sentences (outputs checked identical)",
+        best_of(ours, repeat),
+        best_of(theirs, repeat),
+        ">= 1.5x",
+        "ms",
+    )
 
 
 def bench_simulator(rows: int, reads: int, repeat: int) -> None:
@@ -176,12 +218,20 @@ def bench_simulator(rows: int, reads: int, repeat: int) -> None:
     except ImportError as exc:
         print(f"[3] skipped: the simulator is not importable ({exc})")
         return
-    spec = RouterSpec(name="bench", version="7.16.1", username="admin", password="bench")
+    spec = RouterSpec(name="bench", version="7.16.1", username="admin", password="bench")  # noqa: S106 - a simulated router
     with Simulator([spec], host="127.0.0.1", latency_ms=0, seed=1) as sim:
         router = sim.routers[0]
-        config = RouterConfig(host=router.host, port=router.api_port, protocol="api",
-                              username=router.username, password=router.password, timeout=60)
-        theirs = librouteros.connect(router.host, router.username, router.password, port=router.api_port, timeout=60)
+        config = RouterConfig(
+            host=router.host,
+            port=router.api_port,
+            protocol="api",
+            username=router.username,
+            password=router.password,
+            timeout=60,
+        )
+        theirs = librouteros.connect(
+            router.host, router.username, router.password, port=router.api_port, timeout=60
+        )
         resource = theirs.path("system", "resource")
         with ClientPool() as pool:
             with pool.client(config) as client:
@@ -199,33 +249,51 @@ def bench_simulator(rows: int, reads: int, repeat: int) -> None:
 
             ours_times = [best_of(ours_read, 1) for _ in range(repeat)]
             theirs_times = [best_of(theirs_read, 1) for _ in range(repeat)]
-        report(f"[3] warm device-info read (/system/resource/print) x{reads}, simulator, per read",
-               min(ours_times) / reads, min(theirs_times) / reads, "ratio >= 1.0, i.e. ours <= 1.0x their time",
-               "ms")
-        print(f"    (median of runs: ours {statistics.median(ours_times) / reads * 1000:.3f} ms, "
-              f"librouteros {statistics.median(theirs_times) / reads * 1000:.3f} ms)")
+        report(
+            f"[3] warm device-info read (/system/resource/print) x{reads}, simulator, per read",
+            min(ours_times) / reads,
+            min(theirs_times) / reads,
+            "ratio >= 1.0, i.e. ours <= 1.0x their time",
+            "ms",
+        )
+        print(
+            f"    (median of runs: ours {statistics.median(ours_times) / reads * 1000:.3f} ms, "
+            f"librouteros {statistics.median(theirs_times) / reads * 1000:.3f} ms)"
+        )
         bench_print_simulator(sim, config, theirs, rows, repeat)
         theirs.close()
 
 
-def bench_print_simulator(sim: object, config: RouterConfig, theirs: librouteros.Api, rows: int, repeat: int) -> None:
+def bench_print_simulator(
+    sim: object, config: RouterConfig, theirs: librouteros.Api, rows: int, repeat: int
+) -> None:
     with open_client(config) as client:
         existing = len(client.print("ip/firewall/address-list"))
         start = time.perf_counter()
         for i in range(existing, rows):
-            client.add("ip/firewall/address-list", {"list": "bench", "address": f"10.{i // 256 % 256}.{i % 256}.1",
-                                                    "comment": f"row {i}"})
+            client.add(
+                "ip/firewall/address-list",
+                {"list": "bench", "address": f"10.{i // 256 % 256}.{i % 256}.1", "comment": f"row {i}"},
+            )
         filled = time.perf_counter() - start
         path = theirs.path("ip", "firewall", "address-list")
         count = len(client.print("ip/firewall/address-list"))
         ours_time = best_of(lambda: client.print("ip/firewall/address-list"), repeat)
         theirs_time = best_of(lambda: list(path), repeat)
-    report(f"[1b] read a {count}-row print from the simulator (rows added through the API in {filled:.1f} s; "
-           "includes the simulator's own rendering time)", ours_time, theirs_time, "informative", "ms")
+    report(
+        f"[1b] read a {count}-row print from the simulator (rows added through the API in {filled:.1f} s; "
+        "includes the simulator's own rendering time)",
+        ours_time,
+        theirs_time,
+        "informative",
+        "ms",
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--sentences", type=int, default=100_000)
     parser.add_argument("--reads", type=int, default=2000)

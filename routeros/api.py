@@ -113,9 +113,11 @@ class ApiClient(Client):
     def _talk(
         self, words: list[str], deadline: Deadline, *, during_login: bool = False
     ) -> tuple[list[Row], Row]:
-        """Send one command and read to its ``!done``; return the ``!re`` rows and the ``!done`` attributes."""
+        """Send one command and read to its ``!done``; return the ``!re`` rows and ``!done`` attributes."""
         if not self.usable:
-            raise ConnectionLost(f"the connection to {self.config.where} is closed or broken; open a new client")
+            raise ConnectionLost(
+                f"the connection to {self.config.where} is closed or broken; open a new client"
+            )
         tag = self._send(words, deadline)
         rows: list[Row] = []
         trap: Row | None = None
@@ -160,7 +162,9 @@ class ApiClient(Client):
         self.close()
         raise FatalError(f"{self.config.where} ended the session: {reason}")
 
-    def command(self, path: str, words: list[str] | None = None, *, timeout: float | None = None) -> list[Row]:
+    def command(
+        self, path: str, words: list[str] | None = None, *, timeout: float | None = None
+    ) -> list[Row]:
         """Send a raw API sentence (``path`` plus ready-made words) and return the ``!re`` rows.
 
         :raises RouterOSError: any error of the tree.
@@ -168,7 +172,9 @@ class ApiClient(Client):
         rows, _ = self._talk([command_word(path), *(words or [])], self._deadline(timeout))
         return rows
 
-    def _print(self, path: str, words: list[str], proplist: list[str] | None, deadline: Deadline) -> list[Row]:
+    def _print(
+        self, path: str, words: list[str], proplist: list[str] | None, deadline: Deadline
+    ) -> list[Row]:
         sentence = [command_word(path + "/print"), *words]
         if proplist is not None:
             sentence.append("=.proplist=" + ",".join(proplist))
@@ -201,7 +207,7 @@ class ApiClient(Client):
     def stream(
         self, path: str, args: Mapping[str, object] | None = None, *, timeout: float | None = None
     ) -> Iterator[Row]:
-        """Start a long-running command (``listen``, ``ping``...) now and iterate its ``!re`` rows as they arrive.
+        """Start a long-running command (``listen``, ``ping``...) now; iterate its ``!re`` rows as they come.
 
         Closing the iterator early sends ``/cancel`` for its tag and drains the reply, so the
         connection stays usable. ``timeout`` bounds the whole stream.

@@ -41,6 +41,17 @@ def split_action(path: str) -> tuple[str, str]:
     return menu, action
 
 
+def _proplist(value: object) -> list[str] | None:
+    """``.proplist`` as REST accepts it: a comma-separated string or a list of names."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [name for name in value.split(",") if name]
+    if isinstance(value, Iterable):
+        return [str(name) for name in value]
+    raise InvalidRequest(f".proplist must be a string or a list of names, got {value!r}")
+
+
 class Client(ABC):
     """A logged-in session with one router. Not thread-safe: use one per thread (or a :class:`ClientPool`)."""
 
@@ -70,7 +81,9 @@ class Client(ABC):
         """A cheap local check (no round trip) that the idle connection was not closed or disturbed."""
 
     @abstractmethod
-    def _print(self, path: str, words: list[str], proplist: list[str] | None, deadline: Deadline) -> list[Row]:
+    def _print(
+        self, path: str, words: list[str], proplist: list[str] | None, deadline: Deadline
+    ) -> list[Row]:
         """Rows of ``path`` matching ``?`` query ``words``."""
 
     @abstractmethod
@@ -172,11 +185,10 @@ class Client(ABC):
         body = dict(data or {})
         deadline = self._deadline(timeout)
         if verb == "GET":
-            proplist = params.pop(".proplist", None)
-            props = proplist.split(",") if isinstance(proplist, str) else proplist
+            props = _proplist(params.pop(".proplist", None))
             target = menu if action == "print" and menu else path
             query = query_words(params) if params else []
-            return self._print(target, query, list(props) if props is not None else None, deadline)
+            return self._print(target, query, props, deadline)
         if verb == "POST" and action == "add" and menu:
             return [self._add(menu, body, deadline)]
         if verb in ("PUT", "PATCH") and action == "set" and menu:

@@ -1,4 +1,4 @@
-"""Open a client for a router: pick the protocol (explicitly, by well-known port, or by probing) and log in."""
+"""Open a client for a router: pick the protocol (as given, by well-known port, or probed) and log in."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def probe_protocol(config: RouterConfig, deadline: Deadline | None = None) -> st
 
 
 def resolve_protocol(config: RouterConfig, deadline: Deadline | None = None) -> str:
-    """The protocol ``config`` will use: as given, by well-known port (80/443 REST, 8728 api, 8729 api-ssl), or probed.
+    """The protocol ``config`` will use: as given, by port (80/443 REST, 8728 api, 8729 api-ssl), or probed.
 
     :raises RouterOSError: the probe's errors (see :func:`probe_protocol`).
     """

@@ -62,7 +62,9 @@ class Deadline:
         return RouterTimeout(f"{self.what} did not answer within {self.seconds:g} s")
 
 
-def open_socket(host: str, port: int, deadline: Deadline, connect_timeout: float | None = None) -> socket.socket:
+def open_socket(
+    host: str, port: int, deadline: Deadline, connect_timeout: float | None = None
+) -> socket.socket:
     """Open a TCP connection within the deadline (and within ``connect_timeout`` if given).
 
     :raises Unreachable: on DNS failure, refusal or no route.

@@ -90,7 +90,7 @@ class _DeadlineSSLSocket(ssl.SSLSocket):
         left = _time_left()
         if left is not None:
             self.settimeout(left)
-        return super().recv_into(buffer, nbytes, flags)  # type: ignore[arg-type]
+        return super().recv_into(buffer, nbytes, flags)
 
 
 def _adopt(sock: socket.socket) -> socket.socket:
@@ -158,8 +158,9 @@ class _RouterAdapter(HTTPAdapter):
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+    ) -> Any:
+        host_params, base_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        pool_kwargs: dict[str, Any] = dict(base_kwargs)
         pool_kwargs.pop("ca_certs", None)
         pool_kwargs.pop("ca_cert_dir", None)
         pool_kwargs["ssl_context"] = self._context
@@ -285,7 +286,9 @@ class RestClient(Client):
             )
         return f"TLS with {self.config.where} failed: {text}; is this port really HTTPS?"
 
-    def _transport_error(self, exc: requests.exceptions.RequestException, deadline: Deadline) -> RouterOSError:
+    def _transport_error(
+        self, exc: requests.exceptions.RequestException, deadline: Deadline
+    ) -> RouterOSError:
         where = self.config.where
         cause = _root_cause(exc)
         # urllib3's NewConnectionError (refused) subclasses ConnectTimeoutError, so it is tested first.
@@ -295,7 +298,7 @@ class RestClient(Client):
             text = str(cause)
             reason = text.rpartition("new connection: ")[2] or text
             return Unreachable(
-                f"cannot connect to {where}: {reason}; check the address, the port and that the www service is on"
+                f"cannot connect to {where}: {reason}; check the address, the port and that www is enabled"
             )
         if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(cause, ConnectTimeoutError):
             return RouterTimeout(f"connecting to {where} timed out")
@@ -338,8 +341,12 @@ class RestClient(Client):
         where = self.config.where
         if status >= 500:
             # The router failed rather than refused: nothing the command could change.
-            detail = body.get("detail") or body.get("message") if isinstance(body, dict) else "no JSON error body"
-            return ProtocolError(f"{where} failed with HTTP {status} ({detail}); the router's web server is in trouble")
+            detail = (
+                body.get("detail") or body.get("message") if isinstance(body, dict) else "no JSON error body"
+            )
+            return ProtocolError(
+                f"{where} failed with HTTP {status} ({detail}); the router's web server is in trouble"
+            )
         if isinstance(body, dict):
             return _error_from_body(status, body, where)
         if status == 401:
@@ -364,7 +371,9 @@ class RestClient(Client):
         rows = self._rows(body)
         return rows[0] if rows else {}
 
-    def _print(self, path: str, words: list[str], proplist: list[str] | None, deadline: Deadline) -> list[Row]:
+    def _print(
+        self, path: str, words: list[str], proplist: list[str] | None, deadline: Deadline
+    ) -> list[Row]:
         if not words and proplist is None:
             return self._rows(self._request("GET", path, deadline=deadline))
         body: dict[str, object] = {}

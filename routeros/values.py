@@ -23,7 +23,7 @@ _CLOCK_TAIL = re.compile(r"(\d+):(\d{1,2}):(\d{1,2})(?:\.(\d+))?$")
 
 
 def normalise_value(value: object) -> str:
-    """Render one value the way RouterOS prints it: strings as-is, booleans ``true``/``false``, lists comma-joined."""
+    """Render one value as RouterOS prints it: strings as-is, ``true``/``false``, lists comma-joined."""
     if isinstance(value, str):
         return value
     if value is True:
@@ -41,7 +41,9 @@ def normalise_value(value: object) -> str:
 
 def normalise_row(row: Mapping[str, object]) -> Row:
     """Return ``row`` with every key and value a string."""
-    return {str(key): value if isinstance(value, str) else normalise_value(value) for key, value in row.items()}
+    return {
+        str(key): value if isinstance(value, str) else normalise_value(value) for key, value in row.items()
+    }
 
 
 def normalise_rows(rows: Iterable[Mapping[str, object]]) -> list[Row]:
@@ -65,7 +67,7 @@ def to_bool(value: object) -> bool:
 
 
 def parse_duration(text: str) -> int:
-    """Parse a RouterOS duration (``2d20h12m20s``, ``1w3d``, ``00:05:00``, ``1d02:03:04``, ``500ms``) to whole seconds.
+    """Parse a RouterOS duration (``2d20h12m20s``, ``1w3d``, ``1d02:03:04``, ``500ms``) to whole seconds.
 
     :raises BadValue: if the text is not a duration.
     """

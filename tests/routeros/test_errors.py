@@ -238,7 +238,12 @@ def test_rest_json_types_are_normalised_to_routeros_strings(faulty: Any, logged_
 
 def test_every_error_is_a_routeros_error_with_a_kind_and_a_message(faulty: Any) -> None:
     provoked: list[RouterOSError] = []
-    for fault, transport in [("blackhole", "api"), ("garbage", "rest"), ("refuse", "api"), ("fatal_login", "api")]:
+    for fault, transport in [
+        ("blackhole", "api"),
+        ("garbage", "rest"),
+        ("refuse", "api"),
+        ("fatal_login", "api"),
+    ]:
         faulty.clear_faults()
         faulty.set_fault(fault)
         with pytest.raises(RouterOSError) as caught:

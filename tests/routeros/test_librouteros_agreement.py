@@ -57,7 +57,14 @@ def test_sentences_agree(words: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("name", "ether1"), ("disabled", True), ("disabled", False), ("mtu", 1500), ("comment", ""), ("x", "a=b")],
+    [
+        ("name", "ether1"),
+        ("disabled", True),
+        ("disabled", False),
+        ("mtu", 1500),
+        ("comment", ""),
+        ("x", "a=b"),
+    ],
 )
 def test_attribute_words_agree(key: str, value: object) -> None:
     assert attribute_word(key, value) == lib.compose_word(key, value)  # type: ignore[arg-type]

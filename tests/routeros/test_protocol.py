@@ -193,14 +193,22 @@ def test_api_parameters() -> None:
 
 @pytest.mark.parametrize(
     ("path", "word"),
-    [("ip/address/print", "/ip/address/print"), ("/ip address print", "/ip/address/print"), ("/login", "/login")],
+    [
+        ("ip/address/print", "/ip/address/print"),
+        ("/ip address print", "/ip/address/print"),
+        ("/login", "/login"),
+    ],
 )
 def test_command_word(path: str, word: str) -> None:
     assert command_word(path) == word
 
 
 def test_parse_reply() -> None:
-    assert parse_reply(["!re", "=.id=*1", "=name=a=b", ".tag=3"]) == ("!re", {".id": "*1", "name": "a=b"}, "3")
+    assert parse_reply(["!re", "=.id=*1", "=name=a=b", ".tag=3"]) == (
+        "!re",
+        {".id": "*1", "name": "a=b"},
+        "3",
+    )
     assert parse_reply(["!done"]) == ("!done", {}, None)
     with pytest.raises(ProtocolError):
         parse_reply(["=name=x"])

@@ -55,7 +55,9 @@ def test_rows_are_identical_whichever_protocol_ran(v7: Any) -> None:
             assert by_api == by_rest == [created]
             assert api.print("ip/pool", proplist=STABLE) == rest.print("ip/pool", proplist=STABLE)
             assert api.interfaces()[0].keys() == rest.interfaces()[0].keys()
-            assert api.run("ip/pool", "GET", {"?name": "same-rows"}) == rest.run("ip/pool", "GET", {"?name": "same-rows"})
+            assert api.run("ip/pool", "GET", {"?name": "same-rows"}) == rest.run(
+                "ip/pool", "GET", {"?name": "same-rows"}
+            )
         finally:
             api.remove("ip/pool", created[".id"])
 
@@ -82,7 +84,9 @@ def test_contract_command_form_crud(v7: Any, transport: str) -> None:
 @pytest.mark.parametrize("transport", ["api", "rest"])
 def test_high_level_crud_and_queries(v7: Any, transport: str) -> None:
     with open_client(config_for(v7, transport)) as client:
-        first = client.add("ip/pool", {"name": f"q1-{transport}", "ranges": "10.8.0.2-10.8.0.3", "comment": ""})
+        first = client.add(
+            "ip/pool", {"name": f"q1-{transport}", "ranges": "10.8.0.2-10.8.0.3", "comment": ""}
+        )
         second = client.add("ip/pool", {"name": f"q2-{transport}", "ranges": "10.8.1.2-10.8.1.3"})
         try:
             either = client.print(
@@ -109,9 +113,9 @@ def test_console_commands_return_rows_or_done_data(v7: Any, transport: str) -> N
         # A "print" reached as a console command honours .proplist and .query as REST spells them.
         rows = client.call("interface/print", {".proplist": ["name"], ".query": ["name=ether1"]})
         assert rows == [{"name": "ether1"}]
-        assert client.run("interface/print", "POST", data={".proplist": "name,type", ".query": ["name=ether2"]}) == [
-            {"name": "ether2", "type": "ether"}
-        ]
+        assert client.run(
+            "interface/print", "POST", data={".proplist": "name,type", ".query": ["name=ether2"]}
+        ) == [{"name": "ether2", "type": "ether"}]
 
 
 @pytest.mark.parametrize("transport", ["api", "rest"])
@@ -130,7 +134,10 @@ def test_api_ssl_trust_choices(v7: Any) -> None:
     for overrides in (
         {},
         {"ca_pem": None, "fingerprint": v7.cert_fingerprint_sha256},
-        {"ca_pem": None, "fingerprint": ":".join(v7.cert_fingerprint_sha256[i : i + 2] for i in range(0, 64, 2))},
+        {
+            "ca_pem": None,
+            "fingerprint": ":".join(v7.cert_fingerprint_sha256[i : i + 2] for i in range(0, 64, 2)),
+        },
         {"ca_pem": None, "verify": False},
     ):
         with open_client(config_for(v7, "api-ssl", **overrides)) as client:
@@ -146,9 +153,7 @@ def test_ca_file_on_disk(v7: Any, transport: str, tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize("transport", ["rest-tls"])
-@pytest.mark.parametrize(
-    "trust", ["fingerprint", "insecure"]
-)
+@pytest.mark.parametrize("trust", ["fingerprint", "insecure"])
 def test_rest_tls_trust_choices(v7: Any, transport: str, trust: str) -> None:
     overrides: dict[str, Any] = {"ca_pem": None}
     if trust == "fingerprint":
@@ -180,14 +185,16 @@ def test_tls_to_a_plain_http_port_is_a_tls_error(v7: Any) -> None:
         open_client(config_for(v7, "api-ssl", port=v7.rest_port))
 
 
-def test_tls_to_a_silent_plain_port_times_out(v7: Any) -> None:
-    # The plain API reads a ClientHello as the start of a word and waits for the rest: silence.
-    with pytest.raises(RouterTimeout, match="TLS handshake"):
+def test_tls_to_a_plain_api_port_fails_within_the_deadline(v7: Any) -> None:
+    # The plain API reads the ClientHello as words: it waits for more (silence) or hangs up on a
+    # byte it cannot frame, depending on the hello's random bytes. Either way the call ends in time.
+    with pytest.raises((TLSFailure, RouterTimeout)):
         open_client(config_for(v7, "api-ssl", port=v7.api_port, timeout=0.3))
 
 
 @pytest.mark.parametrize(
-    ("transport", "expected"), [("api", "api"), ("api-ssl", "api-ssl"), ("rest", "rest"), ("rest-tls", "rest")]
+    ("transport", "expected"),
+    [("api", "api"), ("api-ssl", "api-ssl"), ("rest", "rest"), ("rest-tls", "rest")],
 )
 def test_auto_probes_unfamiliar_ports(v7: Any, transport: str, expected: str) -> None:
     # With "auto", use_https says whether to speak TLS; the probe then tells API from HTTP.

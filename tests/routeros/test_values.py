@@ -43,7 +43,13 @@ def test_bad_value_is_a_value_error_and_a_protocol_error() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0d 00:00:00"), (59, "0d 00:00:59"), (3600, "0d 01:00:00"), (228645, "2d 15:30:45"), (245540.9, "2d 20:12:20")],
+    [
+        (0, "0d 00:00:00"),
+        (59, "0d 00:00:59"),
+        (3600, "0d 01:00:00"),
+        (228645, "2d 15:30:45"),
+        (245540.9, "2d 20:12:20"),
+    ],
 )
 def test_format_uptime(seconds: float, text: str) -> None:
     assert values.format_uptime(seconds) == text
@@ -66,7 +72,15 @@ def test_to_bool_false(text: object) -> None:
 
 
 def test_normalise_row_renders_json_types_as_routeros_strings() -> None:
-    row = {"mtu": 1500, "running": True, "disabled": False, "comment": None, "load": 1.0, "ratio": 0.5, "l": [1, "a"]}
+    row = {
+        "mtu": 1500,
+        "running": True,
+        "disabled": False,
+        "comment": None,
+        "load": 1.0,
+        "ratio": 0.5,
+        "l": [1, "a"],
+    }
     assert values.normalise_row(row) == {
         "mtu": "1500",
         "running": "true",
