@@ -16,7 +16,7 @@ from flask_migrate import upgrade
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.services import accounts
+from webapp.services import accounts, gateway
 
 PASSWORD = "correct horse battery"
 
@@ -49,6 +49,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     with application.app_context():
         upgrade()
     yield application
+    gateway.close_pool()
     with application.app_context():
         db.engine.dispose()
 

@@ -1,4 +1,4 @@
-"""Database models (SQLAlchemy 2 typed mappings). Schema changes go through Flask-Migrate."""
+"""Accounts, routers, command history and the audit trail."""
 
 from __future__ import annotations
 

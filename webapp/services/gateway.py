@@ -74,3 +74,12 @@ def connect(router: Router, *, pooled: bool = True, timeout: float | None = None
                 yield client
     except ros.RouterOSError as exc:
         raise translate(exc, config.timeout) from exc
+
+
+def close_pool() -> None:
+    """Close every pooled connection (tests, shutdown); the next call opens a fresh pool."""
+    global _pool  # noqa: PLW0603
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.close()

@@ -1,0 +1,10 @@
+"""Database models (SQLAlchemy 2 typed mappings), one module per domain; schema changes go through Flask-Migrate.
+
+Every module is imported here so ``db.metadata`` is complete for migrations and for ``from webapp.models import X``.
+"""
+
+from __future__ import annotations
+
+from webapp.models.core import ApiKey, AuditEvent, CommandRun, Router, TokenSession, User
+
+__all__ = ["ApiKey", "AuditEvent", "CommandRun", "Router", "TokenSession", "User"]
