@@ -58,12 +58,10 @@ def trap_sentences(error: CommandError, tag: str | None) -> list[list[str]]:
 class ApiSession:
     """One client connection: login, commands, tags, ``listen`` and ``/cancel``."""
 
-    def __init__(self, router: SimRouter, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 via: str) -> None:
+    def __init__(self, router: SimRouter, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.router = router
         self.reader = reader
         self.writer = writer
-        self.via = via
         peer = writer.get_extra_info("peername")
         self.peer = peer[0] if peer else "127.0.0.1"
         self.user: str | None = None

@@ -147,8 +147,8 @@ class SimRouter:
         self._rest_server: web.Server | None = None
         context = certificate.context
         self._doors: dict[str, Door] = {
-            "api": Door("api", host, spec.api_port, None, self._api_factory("api")),
-            "api-ssl": Door("api-ssl", host, spec.api_ssl_port, context, self._api_factory("api-ssl")),
+            "api": Door("api", host, spec.api_port, None, self._api_factory()),
+            "api-ssl": Door("api-ssl", host, spec.api_ssl_port, context, self._api_factory()),
         }
         if self.state.has_rest:
             self._rest_server = web.Server(RestHandler(self), handler_cancellation=True, access_log=None,
@@ -196,9 +196,9 @@ class SimRouter:
                 "api_ssl_port": self.api_ssl_port, "rest_port": self.rest_port,
                 "rest_tls_port": self.rest_tls_port, "username": self.username, "password": self.password}
 
-    def _api_factory(self, via: str) -> Callable[[], asyncio.BaseProtocol]:
+    def _api_factory(self) -> Callable[[], asyncio.BaseProtocol]:
         def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Awaitable[None]:
-            return ApiSession(self, reader, writer, via).run()
+            return ApiSession(self, reader, writer).run()
 
         def factory() -> asyncio.BaseProtocol:
             return asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=2**20), connected)

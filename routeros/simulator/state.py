@@ -728,10 +728,6 @@ class RouterState:
         if path == "ip/service" and self.on_services_changed:
             self.on_services_changed()
 
-    def render(self, path: str, number: int, proplist: Sequence[str] | None = None) -> dict[str, str]:
-        """One item as print shows it."""
-        return self._render(self.tables[path], number, proplist)
-
     def _render(self, table: Table, number: int, proplist: Sequence[str] | None) -> dict[str, str]:
         item = table.items[number]
         row: dict[str, str] = {}
