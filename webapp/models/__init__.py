@@ -6,5 +6,19 @@ Every module is imported here so ``db.metadata`` is complete for migrations and 
 from __future__ import annotations
 
 from webapp.models.core import ApiKey, AuditEvent, CommandRun, Router, TokenSession, User
+from webapp.models.hotspot import HotspotSettings, HotspotSite, Package, Sale, Voucher, VoucherBatch
 
-__all__ = ["ApiKey", "AuditEvent", "CommandRun", "Router", "TokenSession", "User"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "CommandRun",
+    "HotspotSettings",
+    "HotspotSite",
+    "Package",
+    "Router",
+    "Sale",
+    "TokenSession",
+    "User",
+    "Voucher",
+    "VoucherBatch",
+]
