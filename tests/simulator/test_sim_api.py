@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import ssl
 
 import pytest
@@ -73,8 +74,6 @@ def test_api_ssl_with_certificate_verification(core, ros):
 
 def test_certificate_fingerprint(core):
     context = ssl.create_default_context(cadata=core.cert_pem.decode())
-    import socket
-
     with socket.create_connection((core.host, core.api_ssl_port), timeout=5) as sock, \
             context.wrap_socket(sock, server_hostname=core.host) as tls:
         der = tls.getpeercert(binary_form=True)

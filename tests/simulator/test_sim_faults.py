@@ -91,7 +91,7 @@ def test_blackhole_accepts_and_never_answers(faulty):
         requests.get(rest(faulty), auth=AUTH, timeout=(1, 0.3))
 
 
-def test_blackhole_after_login_silences_commands(faulty, ros):
+def test_blackhole_after_login_silences_commands(faulty):
     api = librouteros.connect(faulty.host, "admin", "admin", port=faulty.api_port, timeout=0.3)
     try:
         faulty.set_fault("blackhole")

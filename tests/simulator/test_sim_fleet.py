@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import resource
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -15,10 +16,17 @@ from routeros.protocol import SentenceDecoder, encode_sentence
 from routeros.simulator import RouterSpec, SimRouter, Simulator
 
 FLEET_SIZE = 1000
+#: Four listeners per router, plus the sweep's client sockets and some headroom.
+FILES_NEEDED = FLEET_SIZE * 4 + 1000
 
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[Simulator]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < FILES_NEEDED:
+        if hard != resource.RLIM_INFINITY and hard < FILES_NEEDED:
+            pytest.skip(f"needs {FILES_NEEDED} open files, the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (FILES_NEEDED, hard))
     specs = [RouterSpec(name=f"f{index:04d}", version="6.49.7" if index % 10 == 0 else "7.16.1")
              for index in range(FLEET_SIZE)]
     with Simulator(specs, seed=2) as simulator:
