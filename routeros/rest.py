@@ -210,7 +210,8 @@ class RestClient(Client):
         session = requests.Session()
         # Routers sit on private networks: no proxies, .netrc or CA bundles from the environment.
         session.trust_env = False
-        session.auth = (config.username, config.password)
+        # As bytes, so a password outside Latin-1 is sent as UTF-8 instead of failing to encode.
+        session.auth = (config.username.encode("utf-8"), config.password.encode("utf-8"))
         session.headers["Accept"] = "application/json"
         adapter = _RouterAdapter(config)
         session.mount("http://", adapter)
@@ -267,6 +268,9 @@ class RestClient(Client):
             raise TLSFailure(self._tls_message(exc)) from None
         except requests.exceptions.RequestException as exc:
             raise self._transport_error(exc, deadline) from None
+        except (ValueError, UnicodeError) as exc:
+            # Raised while preparing the request (a host or header requests cannot encode).
+            raise InvalidRequest(f"cannot build the request to {self.config.where}: {exc}") from None
         finally:
             _call_expires.reset(token)
         return self._decode(response, content)

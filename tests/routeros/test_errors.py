@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from routeros import ApiClient, Client, RouterConfig, open_client
+from routeros import ApiClient, Client, RouterConfig, open_client, values
 from routeros.errors import (
     AuthenticationFailed,
+    BadValue,
     CommandRejected,
     ConnectionLost,
     FatalError,
@@ -251,3 +252,18 @@ def test_every_error_is_a_routeros_error_with_a_kind_and_a_message(faulty: Any) 
         provoked.append(caught.value)
     assert [error.kind for error in provoked] == ["timeout", "protocol", "unreachable", "fatal"]
     assert all(error.message and "127.0.0.1" in error.message or error.kind == "fatal" for error in provoked)
+
+
+@pytest.mark.parametrize("logged_in", ["api"], indirect=True)
+def test_api_values_of_the_wrong_type_surface_as_bad_value(faulty: Any, logged_in: Client) -> None:
+    faulty.set_fault("wrong_types")
+    resource = logged_in.resource()
+    with pytest.raises(BadValue) as caught:
+        values.to_int(resource["total-memory"])
+    assert caught.value.kind == "bad_value"
+
+
+@pytest.mark.parametrize("transport", ["api", "rest"])
+def test_non_latin1_password_is_sent_not_crashed_on(v7: Any, transport: str) -> None:
+    with pytest.raises(AuthenticationFailed):
+        open_client(config_for(v7, transport, password="пароль-密码"))
