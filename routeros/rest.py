@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
@@ -211,7 +212,7 @@ class RestClient(Client):
         # Routers sit on private networks: no proxies, .netrc or CA bundles from the environment.
         session.trust_env = False
         # As bytes, so a password outside Latin-1 is sent as UTF-8 instead of failing to encode.
-        session.auth = (config.username.encode("utf-8"), config.password.encode("utf-8"))
+        session.auth = HTTPBasicAuth(config.username.encode("utf-8"), config.password.encode("utf-8"))
         session.headers["Accept"] = "application/json"
         adapter = _RouterAdapter(config)
         session.mount("http://", adapter)
