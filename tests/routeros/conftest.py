@@ -27,6 +27,7 @@ def simulator() -> Iterator[Simulator]:
         RouterSpec(name="v7", version="7.16.1", username="admin", password=PASSWORD),
         RouterSpec(name="v6", version="6.42.12", username="admin", password=PASSWORD),
         RouterSpec(name="faulty", version="7.16.1", username="admin", password=PASSWORD),
+        RouterSpec(name="v719", version="7.19.4", username="admin", password=PASSWORD),
     ]
     with Simulator(specs, host="127.0.0.1", latency_ms=0, seed=1) as sim:
         yield sim
@@ -40,6 +41,12 @@ def v7(simulator: Simulator) -> Any:
 @pytest.fixture
 def v6(simulator: Simulator) -> Any:
     return simulator.routers[1]
+
+
+@pytest.fixture
+def v719(simulator: Simulator) -> Any:
+    """A router new enough (>= 7.18) to answer an empty print with ``!empty``."""
+    return simulator.routers[3]
 
 
 @pytest.fixture

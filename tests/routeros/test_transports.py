@@ -242,3 +242,11 @@ def test_insecure_context_is_explicit() -> None:
     config = RouterConfig(host="h", verify=False)
     assert config.ssl_context().verify_mode == ssl.CERT_NONE
     assert RouterConfig(host="h").ssl_context().verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.parametrize("transport", ["api", "rest"])
+def test_empty_print_is_no_rows_even_with_the_empty_reply(v719: Any, transport: str) -> None:
+    with open_client(config_for(v719, transport)) as client:
+        assert client.print("ip/pool", {"name": "nothing-here"}) == []
+        assert client.run("ip/pool", "GET", {"?name": "nothing-here"}) == []
+        assert client.identity() == v719.name
