@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from itertools import zip_longest
+from typing import Any
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    Field,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SearchField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    ValidationError,
+)
+from wtforms.utils import unset_value
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
 class LoginForm(FlaskForm):
@@ -19,3 +34,128 @@ class ApiKeyForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: a POST that only needs its CSRF token (logout, revoke)."""
+
+
+ROUTER_PROTOCOLS = [SelectChoice("auto", "Auto (REST, then API)"), SelectChoice("rest", "REST"),
+                    SelectChoice("api", "API"), SelectChoice("api-ssl", "API-SSL")]
+COMMAND_METHODS = [SelectChoice("GET", "GET (print)"), SelectChoice("POST", "POST (add / run)"),
+                   SelectChoice("PUT", "PUT (set)"), SelectChoice("DELETE", "DELETE (remove)")]
+
+
+class RouterForm(FlaskForm):
+    """Add or edit a router; the password is write-only (blank on edit keeps the stored one)."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    host = StringField("Host", validators=[DataRequired(), Length(max=255)])
+    port = IntegerField("Port", validators=[Optional(), NumberRange(min=1, max=65535)])
+    protocol = SelectField("Protocol", choices=ROUTER_PROTOCOLS, default="auto")
+    username = StringField("Username", validators=[DataRequired(), Length(max=50)])
+    password = PasswordField("Password", validators=[Length(max=256)])
+    use_https = BooleanField("Use HTTPS for REST")
+    verify_tls = BooleanField("Verify the TLS certificate against system CAs")
+    tls_fingerprint = StringField("Pinned certificate SHA-256 (optional)", validators=[Length(max=95)])
+
+    def router_data(self) -> dict[str, Any]:
+        """The fields as the router service takes them (a blank port or password is left out)."""
+        data: dict[str, Any] = {
+            "name": self.name.data or "",
+            "host": self.host.data or "",
+            "username": self.username.data or "",
+            "protocol": self.protocol.data or "auto",
+            "use_https": bool(self.use_https.data),
+            "verify_tls": bool(self.verify_tls.data),
+            "tls_fingerprint": self.tls_fingerprint.data or "",
+        }
+        if self.port.data is not None:
+            data["port"] = self.port.data
+        if self.password.data:
+            data["password"] = self.password.data
+        return data
+
+
+class KeyValueField(Field):
+    """Repeated ``<name>-key`` / ``<name>-value`` inputs read as an ordered dict (blank rows are dropped)."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None):  # type: ignore[no-untyped-def]
+        self.process_errors = []
+        self.rows: list[tuple[str, str]] = []
+        if formdata is not None:
+            keys = formdata.getlist(f"{self.name}-key")
+            values = formdata.getlist(f"{self.name}-value")
+            self.rows = [(k, v) for k, v in zip_longest(keys, values, fillvalue="") if k.strip() or v.strip()]
+        elif isinstance(data, dict):
+            self.rows = [(str(k), "" if v is None else str(v)) for k, v in data.items()]
+        self.data = {key.strip(): value for key, value in self.rows if key.strip()}
+
+    def pre_validate(self, form) -> None:  # type: ignore[no-untyped-def]
+        if any(not key.strip() for key, _ in self.rows):
+            raise ValidationError("every value needs a name")
+
+
+class CommandForm(FlaskForm):
+    """The command console: a menu path, a method, and params/data as key/value rows."""
+
+    command = StringField("Command", validators=[DataRequired(), Length(max=200)])
+    method = SelectField("Method", choices=COMMAND_METHODS, default="GET")
+    params = KeyValueField("Params (print filters, or the item to set/remove)")
+    body = KeyValueField("Data (values to add or set)")
+    # Sent only by the "Confirm and run" button, so editing the command after a warning never carries it over.
+    confirm = HiddenField(default="")
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirm.data in {"1", "true", "yes"}
+
+
+class RouterFilterForm(FlaskForm):
+    """Query-string filters of the router list (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    search = SearchField("Search", validators=[Optional(), Length(max=100)])
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status"), SelectChoice("online", "Online"),
+                 SelectChoice("offline", "Offline")],
+        default="",
+        validate_choice=False,
+    )
+    protocol = SelectField(
+        "Protocol",
+        choices=[SelectChoice("", "Any protocol"), *ROUTER_PROTOCOLS[1:], SelectChoice("auto", "Auto")],
+        default="",
+        validate_choice=False,
+    )
+    ordering = SelectField(
+        "Order by",
+        choices=[SelectChoice("name", "Order: name"), SelectChoice("-last_checked", "Order: last checked"),
+                 SelectChoice("-created_at", "Order: newest"), SelectChoice("host", "Order: host")],
+        default="name",
+        validate_choice=False,
+    )
+    page = IntegerField(default=1, validators=[Optional()])
+
+    @property
+    def is_online(self) -> bool | None:
+        return {"online": True, "offline": False}.get(self.status.data or "")
+
+
+class CommandFilterForm(FlaskForm):
+    """Query-string filters of a router's command history (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status"), SelectChoice("success", "Success"),
+                 SelectChoice("failed", "Failed"), SelectChoice("timeout", "Timeout"),
+                 SelectChoice("running", "Running")],
+        default="",
+        validate_choice=False,
+    )
+    method = SelectField("Method", choices=[SelectChoice("", "Any method"), *COMMAND_METHODS], default="",
+                         validate_choice=False)
+    search = SearchField("Command contains", validators=[Optional(), Length(max=100)])
+    page = IntegerField(default=1, validators=[Optional()])

@@ -11,3 +11,25 @@ document.addEventListener("htmx:responseError", function (event) {
   p.textContent = "Request failed (" + status + "). " + (event.detail.xhr.getResponseHeader("X-Error-Message") || "");
   flash.appendChild(p);
 });
+
+// Key/value rows of the command console: "+ Add row" copies an empty row, "×" removes one (the last is cleared).
+document.addEventListener("click", function (event) {
+  var add = event.target.closest("[data-kv-add]");
+  if (add) {
+    var rows = add.closest("[data-kv]").querySelector(".kv-rows");
+    var row = rows.lastElementChild.cloneNode(true);
+    row.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+    rows.appendChild(row);
+    row.querySelector("input").focus();
+    return;
+  }
+  var remove = event.target.closest("[data-kv-remove]");
+  if (remove) {
+    var current = remove.closest(".kv-row");
+    if (current.parentElement.children.length > 1) {
+      current.remove();
+    } else {
+      current.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+    }
+  }
+});

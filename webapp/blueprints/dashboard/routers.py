@@ -1,0 +1,270 @@
+"""Dashboard pages and htmx fragments for routers, their device information and the command console.
+
+Policy (see README): a form that fails validation answers 422 with its re-rendered fragment; a command that
+needs confirmation is such a form too (422, the console offers "Confirm and run"). Fragment endpoints always
+answer fragments; only the router add/edit/delete forms branch on ``HX-Request`` (redirect vs ``HX-Redirect``)
+and say so with ``Vary``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.blueprints.dashboard import bp
+from webapp.forms import CommandFilterForm, CommandForm, RouterFilterForm, RouterForm
+from webapp.models import Router
+from webapp.services import audit, commands, routers
+from webapp.services.commands import CommandFailed, CommandFilters
+from webapp.services.errors import Conflict, Invalid, RouterRejected, RouterTimeout, RouterUnreachable
+from webapp.services.routers import RouterFilters
+
+ROUTERS_PER_PAGE = 20
+HISTORY_PER_PAGE = 10
+AUDIT_PER_PAGE = 10
+KNOWN_MENUS = (
+    "ip/address", "ip/address/add", "ip/hotspot", "ip/hotspot/user", "ip/hotspot/user/add",
+    "ip/hotspot/active", "ip/hotspot/profile", "ip/hotspot/user/profile", "ip/pool", "ip/dhcp-server",
+    "ip/dhcp-server/lease", "ip/route", "ip/firewall/filter", "ip/firewall/nat", "ip/dns", "ip/service",
+    "interface", "interface/wireless",
+    "system/resource", "system/identity", "system/clock", "system/routerboard", "system/license",
+    "system/health", "system/package", "system/reboot", "user", "ppp/secret", "ppp/active", "log",
+)
+# The service's name for a field -> the form's (a WTForms form cannot have a field called "data").
+_FIELD_ALIASES = {"data": "body"}
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _navigate(target: str) -> Response:
+    """Send the browser to ``target``: ``HX-Redirect`` for htmx (a 303 would be swapped in), else 303."""
+    if _is_htmx():
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = target
+    else:
+        response = redirect(target, code=303)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def _page_number(value: int | None) -> int:
+    return value if value and value > 0 else 1
+
+
+def _apply_errors(form: RouterForm | CommandForm, error: Invalid | Conflict) -> None:
+    """Put a service's per-field messages next to the fields (the rest goes on the form)."""
+    leftover = []
+    for name, message in error.fields.items():
+        field = form._fields.get(_FIELD_ALIASES.get(name.split(".")[0], name.split(".")[0]))
+        if field is not None and name != "confirm":
+            field.errors = [*field.errors, message]
+        else:
+            leftover.append(message)
+    if leftover or not error.fields:
+        form.form_errors.append(error.message)
+
+
+def result_columns(rows: Any) -> list[str]:
+    """Union of the keys of a command's rows, in first-seen order (the result table's columns)."""
+    columns: dict[str, None] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict):
+            columns.update(dict.fromkeys(row))
+    return list(columns)
+
+
+def _router_filters() -> tuple[RouterFilterForm, RouterFilters]:
+    form = RouterFilterForm(formdata=request.args)
+    filters = RouterFilters(
+        is_online=form.is_online,
+        protocol=form.protocol.data or None,
+        search=(form.search.data or "").strip() or None,
+        ordering=form.ordering.data or "name",
+    )
+    return form, filters
+
+
+def _rows_context() -> dict[str, Any]:
+    form, filters = _router_filters()
+    page = routers.page_of_routers(current_user, filters, _page_number(form.page.data), ROUTERS_PER_PAGE)
+    # The filters worth keeping in links and the address bar: set, known, and not the default ordering.
+    query = {name: form[name].data for name in ("search", "status", "protocol", "ordering")
+             if form[name].data and not (name == "ordering" and form[name].data == "name")}
+    return {"filter_form": form, "page": page, "query": query}
+
+
+@bp.get("/routers")
+def routers_page():  # type: ignore[no-untyped-def]
+    return render_template("routers/list.html", **_rows_context())
+
+
+@bp.get("/routers/rows")
+def router_rows():  # type: ignore[no-untyped-def]
+    context = _rows_context()
+    response = Response(render_template("routers/_rows.html", **context))
+    # The address bar shows the full page with these filters (not this fragment), so a reload works.
+    number = context["page"].page
+    response.headers["HX-Push-Url"] = url_for("dashboard.routers_page", **context["query"],
+                                              **({"page": number} if number > 1 else {}))
+    return response
+
+
+@bp.get("/routers/new")
+def router_new():  # type: ignore[no-untyped-def]
+    return render_template("routers/form.html", form=RouterForm(), router=None)
+
+
+def _render_router_form(form: RouterForm, router: Router | None, status: int):  # type: ignore[no-untyped-def]
+    template = "routers/_form.html" if _is_htmx() else "routers/form.html"
+    response = Response(render_template(template, form=form, router=router), status=status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.post("/routers/new")
+def router_create():  # type: ignore[no-untyped-def]
+    form = RouterForm()
+    if form.validate_on_submit():
+        try:
+            router = routers.create_router(current_user, form.router_data(), request.remote_addr)
+        except Invalid as error:
+            _apply_errors(form, error)
+        else:
+            flash(f'Router "{router.name}" added.', "success")
+            return _navigate(url_for("dashboard.router_detail", router_id=router.id))
+    return _render_router_form(form, None, 422)
+
+
+@bp.get("/routers/<int:router_id>")
+def router_detail(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    history_form = CommandFilterForm(formdata=None)
+    return render_template(
+        "routers/detail.html",
+        router=router,
+        console=CommandForm(formdata=None),
+        run=None,
+        failure=None,
+        needs_confirm=None,
+        known_menus=KNOWN_MENUS,
+        history_form=history_form,
+        history=commands.history(current_user, CommandFilters(router_id=router.id), 1, HISTORY_PER_PAGE),
+        history_query={},
+        result_columns=result_columns,
+        events=audit.for_router(router.id, 1, AUDIT_PER_PAGE),
+    )
+
+
+@bp.get("/routers/<int:router_id>/edit")
+def router_edit(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    return render_template("routers/form.html", form=RouterForm(obj=router), router=router)
+
+
+@bp.post("/routers/<int:router_id>/edit")
+def router_update(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    form = RouterForm()
+    if form.validate_on_submit():
+        try:
+            routers.update_router(current_user, router_id, form.router_data(), request.remote_addr)
+        except Invalid as error:
+            _apply_errors(form, error)
+        else:
+            flash(f'Router "{router.name}" saved.', "success")
+            return _navigate(url_for("dashboard.router_detail", router_id=router_id))
+    return _render_router_form(form, router, 422)
+
+
+@bp.post("/routers/<int:router_id>/delete")
+def router_delete(router_id: int):  # type: ignore[no-untyped-def]
+    name = routers.delete_router(current_user, router_id, request.remote_addr)
+    flash(f'Router "{name}" deleted.', "success")
+    return _navigate(url_for("dashboard.routers_page"))
+
+
+@bp.post("/routers/<int:router_id>/test")
+def router_test(router_id: int):  # type: ignore[no-untyped-def]
+    result = routers.test_connection(current_user, router_id)
+    return render_template("routers/_status.html", router=result.router, result=result)
+
+
+@bp.get("/routers/<int:router_id>/device-info")
+def router_device_info(router_id: int):  # type: ignore[no-untyped-def]
+    error = None
+    info: dict[str, Any] | None = None
+    try:
+        info = routers.device_info(current_user, router_id)
+    except (RouterUnreachable, RouterTimeout, RouterRejected) as exc:
+        # A down router is the panel's normal "error state", not a failed request: keep polling.
+        error = exc
+    router = routers.get_router(current_user, router_id)
+    return render_template("routers/_device_info.html", router=router, info=info, error=error)
+
+
+def _console(router: Router, form: CommandForm, status: int = 200, **context: Any) -> Response:
+    values = {"run": None, "failure": None, "needs_confirm": None, **context}
+    response = Response(render_template("routers/_console.html", router=router, console=form,
+                                        known_menus=KNOWN_MENUS, result_columns=result_columns, **values),
+                        status=status)
+    if values["run"] is not None or values["failure"] is not None:
+        response.headers["HX-Trigger"] = "commands-changed"
+    return response
+
+
+@bp.post("/routers/<int:router_id>/commands")
+def router_run_command(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    form = CommandForm()
+    if not form.validate_on_submit():
+        return _console(router, form, 422)
+    try:
+        run = commands.run_command(current_user, router_id, form.command.data or "", form.method.data,
+                                   form.params.data, form.body.data, confirm=form.confirmed,
+                                   ip_address=request.remote_addr)
+    except Conflict as conflict:
+        return _console(router, form, 422, needs_confirm=conflict.message)
+    except Invalid as error:
+        _apply_errors(form, error)
+        return _console(router, form, 422)
+    except CommandFailed as failed:
+        return _console(router, form, failure=failed, run=failed.run)
+    return _console(router, form, run=run)
+
+
+@bp.post("/commands/<int:command_id>/rerun")
+def command_rerun(command_id: int):  # type: ignore[no-untyped-def]
+    previous = commands.get_command(current_user, command_id)
+    router = previous.router
+    form = CommandForm(formdata=None, command=previous.command, method=previous.method,
+                       params=previous.params, body=previous.data)
+    try:
+        run = commands.rerun(current_user, command_id, ip_address=request.remote_addr)
+    except Conflict as conflict:
+        return _console(router, form, 422, needs_confirm=conflict.message)
+    except CommandFailed as failed:
+        return _console(router, form, failure=failed, run=failed.run)
+    return _console(router, form, run=run)
+
+
+@bp.get("/routers/<int:router_id>/history")
+def router_history(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    form = CommandFilterForm(formdata=request.args)
+    filters = CommandFilters(router_id=router.id, status=form.status.data or None,
+                             method=form.method.data or None, search=(form.search.data or "").strip() or None)
+    history = commands.history(current_user, filters, _page_number(form.page.data), HISTORY_PER_PAGE)
+    query = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("routers/_history.html", router=router, history=history, history_query=query)
+
+
+@bp.get("/routers/<int:router_id>/audit")
+def router_audit(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    page = _page_number(request.args.get("page", 1, type=int))
+    return render_template("routers/_audit.html", router=router, events=audit.for_router(router.id, page,
+                                                                                             AUDIT_PER_PAGE))
