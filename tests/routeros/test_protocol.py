@@ -236,3 +236,18 @@ def test_parse_reply() -> None:
 )
 def test_query_words(query: object, words: list[str]) -> None:
     assert query_words(query) == words  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=50),
+            st.binary(max_size=50),
+            st.integers(min_value=0x0FF0, max_value=0x4010).map(lambda n: "é" * (n // 2) + "x" * (n % 2)),
+        ),
+        max_size=6,
+    )
+)
+def test_sentence_encoder_matches_word_by_word_encoding(words: list[str | bytes]) -> None:
+    # encode_sentence builds Latin-1 text for speed; it must equal the plain definition byte for byte.
+    assert encode_sentence(words) == b"".join(encode_word(word) for word in words) + b"\x00"
