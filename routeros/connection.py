@@ -7,11 +7,16 @@ reply) is bounded, not only each ``recv``: a router that trickles one byte a sec
 from __future__ import annotations
 
 import errno
+import ipaddress
 import select
 import socket
 import ssl
 import time
 from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from routeros.errors import (
     ConnectionLost,
@@ -57,9 +62,44 @@ class Deadline:
             raise self.timeout_error()
         return left
 
+    @classmethod
+    def until(cls, expires: float, what: str = "the router") -> Deadline:
+        """A deadline at the monotonic time ``expires``."""
+        deadline = cls(expires - time.monotonic(), what)
+        deadline.expires = expires
+        return deadline
+
     def timeout_error(self) -> RouterTimeout:
         """The error to raise when this deadline passes."""
         return RouterTimeout(f"{self.what} did not answer within {self.seconds:g} s")
+
+
+#: One ``getaddrinfo`` entry: family, socket kind, protocol, canonical name, address.
+AddressInfo = tuple[int, int, int, str, Any]
+
+# getaddrinfo cannot be interrupted, so it runs here and the caller waits only until its deadline.
+_resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="routeros-resolve")
+
+
+def resolve(host: str, port: int, deadline: Deadline) -> Sequence[AddressInfo]:
+    """Resolve ``host`` for TCP within the deadline (an IP address skips the lookup).
+
+    :raises Unreachable: if the name does not resolve.
+    :raises RouterTimeout: if the resolver does not answer in time.
+    """
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pending = _resolver.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+        try:
+            return pending.result(timeout=deadline.remaining())
+        except FutureTimeout:
+            raise RouterTimeout(
+                f"resolving {host!r} took longer than the {deadline.seconds:g} s deadline; check DNS"
+            ) from None
+        except (socket.gaierror, UnicodeError) as exc:
+            raise Unreachable(f"cannot resolve {host!r}: {exc}; check the router's address") from None
+    return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
 
 
 def open_socket(
@@ -68,25 +108,34 @@ def open_socket(
     """Open a TCP connection within the deadline (and within ``connect_timeout`` if given).
 
     :raises Unreachable: on DNS failure, refusal or no route.
-    :raises RouterTimeout: if connecting takes too long.
+    :raises RouterTimeout: if resolving or connecting takes too long.
     """
-    where = f"{host}:{port}"
-    limit = deadline.remaining()
-    if connect_timeout is not None:
-        limit = min(limit, connect_timeout)
-    try:
-        sock = socket.create_connection((host, port), timeout=limit)
-    except socket.gaierror as exc:
-        raise Unreachable(f"cannot resolve {host!r}: {exc.strerror}; check the router's address") from None
-    except TimeoutError:
-        raise RouterTimeout(f"connecting to {where} timed out after {limit:.3g} s") from None
-    except OSError as exc:
-        if exc.errno in _UNREACHABLE_ERRNOS or isinstance(exc, ConnectionRefusedError):
-            reason = exc.strerror or str(exc)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    failure: OSError | None = None
+    for family, kind, proto, _, address in resolve(host, port, deadline):
+        limit = deadline.remaining()
+        if connect_timeout is not None:
+            limit = min(limit, connect_timeout)
+        sock = socket.socket(family, kind, proto)
+        sock.settimeout(limit)
+        try:
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            continue
+        break
+    else:
+        if isinstance(failure, TimeoutError):
+            raise RouterTimeout(f"connecting to {where} timed out") from None
+        reason = (failure.strerror if failure else None) or str(failure)
+        if failure is not None and (
+            failure.errno in _UNREACHABLE_ERRNOS or isinstance(failure, ConnectionRefusedError)
+        ):
             raise Unreachable(
                 f"cannot connect to {where}: {reason}; check the address, the port and that the service is on"
             ) from None
-        raise Unreachable(f"cannot connect to {where}: {exc}") from None
+        raise Unreachable(f"cannot connect to {where}: {reason}") from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 

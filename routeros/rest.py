@@ -29,7 +29,7 @@ from urllib3.exceptions import (
 
 from routeros.base import Client
 from routeros.config import RouterConfig
-from routeros.connection import Deadline
+from routeros.connection import Deadline, open_socket
 from routeros.errors import (
     AuthenticationFailed,
     CommandRejected,
@@ -101,14 +101,29 @@ def _adopt(sock: socket.socket) -> socket.socket:
     return adopted
 
 
+def _connect_within_call(host: str, port: int, connect_timeout: object) -> socket.socket | None:
+    """Resolve and connect within the current call's deadline (``None`` outside a call).
+
+    urllib3's own connect resolves the name with an unbounded ``getaddrinfo``; this one does not,
+    and raises the driver's typed errors directly.
+    """
+    expires = _call_expires.get()
+    if expires is None:
+        return None
+    limit = connect_timeout if isinstance(connect_timeout, int | float) else None
+    return open_socket(host, port, Deadline.until(expires, f"{host}:{port}"), limit)
+
+
 class _DeadlineHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
-        return _adopt(super()._new_conn())
+        sock = _connect_within_call(self._dns_host, self.port, self.timeout)
+        return _adopt(sock if sock is not None else super()._new_conn())
 
 
 class _DeadlineHTTPSConnection(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
-        return _adopt(super()._new_conn())
+        sock = _connect_within_call(self._dns_host, self.port, self.timeout)
+        return _adopt(sock if sock is not None else super()._new_conn())
 
 
 class _InsecureHTTPSConnection(_DeadlineHTTPSConnection):

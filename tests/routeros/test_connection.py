@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from routeros.connection import Connection, Deadline
-from routeros.errors import ConnectionLost, ProtocolError, RouterTimeout
+from routeros.connection import Connection, Deadline, resolve
+from routeros.errors import ConnectionLost, ProtocolError, RouterTimeout, Unreachable
 from routeros.protocol import encode_sentence
 
 
@@ -80,3 +80,14 @@ def test_unsolicited_bytes_mark_an_idle_connection_out_of_step(
     connection.close()
     assert connection.closed
     connection.close()
+
+
+def test_resolve_takes_ip_literals_without_a_lookup() -> None:
+    assert resolve("127.0.0.1", 8728, Deadline(1))[0][4] == ("127.0.0.1", 8728)
+    assert resolve("::1", 8728, Deadline(1))[0][4][:2] == ("::1", 8728)
+
+
+def test_resolve_names_and_failures() -> None:
+    assert any(info[4][0] in ("127.0.0.1", "::1") for info in resolve("localhost", 80, Deadline(5)))
+    with pytest.raises(Unreachable, match="cannot resolve"):
+        resolve("no-such-router.invalid", 80, Deadline(5))

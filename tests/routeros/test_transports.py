@@ -250,3 +250,10 @@ def test_empty_print_is_no_rows_even_with_the_empty_reply(v719: Any, transport: 
         assert client.print("ip/pool", {"name": "nothing-here"}) == []
         assert client.run("ip/pool", "GET", {"?name": "nothing-here"}) == []
         assert client.identity() == v719.name
+
+
+@pytest.mark.parametrize("transport", ALL)
+def test_host_names_resolve_within_the_deadline_and_match_the_certificate(v7: Any, transport: str) -> None:
+    # "localhost" goes through the bounded resolver (and maybe ::1 first); the certificate names it.
+    with open_client(config_for(v7, transport, host="localhost")) as client:
+        assert client.identity() == v7.name
