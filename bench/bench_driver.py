@@ -187,7 +187,7 @@ def bench_print_replay(rows: int, repeat: int) -> None:
             child.stdin.close()
         child.wait(timeout=10)
     report(
-        f"[1] read a {rows}-row print, 20 attributes/row, raw-socket replay server in a child process (loopback)",
+        f"[1] read a {rows}-row print, 20 attributes/row, raw-socket replay server in a child process",
         ours_time,
         theirs_time,
         ">= 5x",
@@ -288,7 +288,7 @@ def bench_simulator(rows: int, reads: int, repeat: int) -> None:
 def bench_print_simulator(
     router: Any, config: RouterConfig, theirs: librouteros.Api, rows: int, repeat: int
 ) -> None:
-    """The same print read from the simulator: rows are vouchers added with the simulator's in-process execute()."""
+    """The same print read from the simulator; the rows are vouchers added with its in-process execute()."""
     start = time.perf_counter()
     for i in range(rows):
         router.execute(
@@ -303,8 +303,8 @@ def bench_print_simulator(
         ours_time = best_of(lambda: client.print("ip/hotspot/user"), repeat)
         theirs_time = best_of(lambda: list(path), repeat)
     report(
-        f"[1b] read a {count}-row print ({attributes} attributes/row) from the simulator (rows added in-process "
-        f"with execute() in {filled:.1f} s; includes the simulator's own rendering time)",
+        f"[1b] read a {count}-row print ({attributes} attributes/row) from the simulator "
+        f"(rows added in-process with execute() in {filled:.1f} s; includes the simulator's rendering)",
         ours_time,
         theirs_time,
         "informative",
