@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class RouterOSError(Exception):
-    """Base of every error raised by :mod:`routeros`."""
+    """Base of every error raised by :mod:`routeros`; ``kind`` names it for callers (e.g. a JSON ``reason``)."""
 
     kind = "error"
 
@@ -20,7 +20,7 @@ class ConnectionFailure(RouterOSError):
 
 
 class Unreachable(ConnectionFailure):
-    """Connection refused, no route to host, or the name did not resolve."""
+    """Connection refused (a disabled service is refused too, as on RouterOS), no route, or no such name."""
 
     kind = "unreachable"
 
@@ -50,7 +50,7 @@ class AuthenticationFailed(RouterOSError):
 
 
 class ServiceDisabled(RouterOSError):
-    """The API/REST service answered that it is disabled (or is not there)."""
+    """The service answered, but not as the API: REST is not served here (a web page or a bare 404)."""
 
     kind = "service_disabled"
 
