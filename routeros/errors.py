@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class RouterOSError(Exception):
-    """Base of every error raised by :mod:`routeros`; ``kind`` names it for callers (e.g. a JSON ``reason``)."""
+    """Base of every error raised by :mod:`routeros`; ``kind`` names it for callers (a JSON ``reason``)."""
 
     kind = "error"
 
