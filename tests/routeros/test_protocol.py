@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routeros.errors import ProtocolError
@@ -96,6 +96,8 @@ def test_sentence_ends_with_empty_word() -> None:
 words_strategy = st.lists(st.text(min_size=1, max_size=300), min_size=1, max_size=12)
 
 
+# Machine load must not fail a correctness test: no per-example time limit.
+@settings(deadline=None)
 @given(st.lists(words_strategy, min_size=1, max_size=5), st.integers(min_value=1, max_value=64))
 def test_sentences_round_trip_whatever_the_chunking(sentences: list[list[str]], chunk: int) -> None:
     stream = b"".join(encode_sentence(words) for words in sentences)
@@ -107,6 +109,8 @@ def test_sentences_round_trip_whatever_the_chunking(sentences: list[list[str]], 
     assert not decoder.pending
 
 
+# Machine load must not fail a correctness test: no per-example time limit.
+@settings(deadline=None)
 @given(st.binary(min_size=0x80, max_size=0x4100))
 def test_long_binary_words_round_trip(payload: bytes) -> None:
     decoded = SentenceDecoder().feed(encode_sentence([b"!re", payload]))
@@ -238,6 +242,8 @@ def test_query_words(query: object, words: list[str]) -> None:
     assert query_words(query) == words  # type: ignore[arg-type]
 
 
+# Machine load must not fail a correctness test: no per-example time limit.
+@settings(deadline=None)
 @given(
     st.lists(
         st.one_of(
