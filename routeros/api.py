@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 import time
 from collections.abc import Iterator, Mapping
 
@@ -60,6 +61,8 @@ class ApiClient(Client):
         self.config = config
         self.protocol = protocol
         self._tags = itertools.count(1)
+        # Serialises commands if a client is shared across threads by mistake (one at a time on the wire).
+        self._lock = threading.Lock()
 
     @classmethod
     def connect(cls, config: RouterConfig, *, tls: bool, deadline: Deadline | None = None) -> ApiClient:
@@ -114,6 +117,10 @@ class ApiClient(Client):
         self, words: list[str], deadline: Deadline, *, during_login: bool = False
     ) -> tuple[list[Row], Row]:
         """Send one command and read to its ``!done``; return the ``!re`` rows and ``!done`` attributes."""
+        with self._lock:
+            return self._exchange(words, deadline, during_login)
+
+    def _exchange(self, words: list[str], deadline: Deadline, during_login: bool) -> tuple[list[Row], Row]:
         if not self.usable:
             raise ConnectionLost(
                 f"the connection to {self.config.where} is closed or broken; open a new client"

@@ -6,7 +6,7 @@ from routeros.api import ApiClient
 from routeros.base import Client
 from routeros.config import WELL_KNOWN_PORTS, RouterConfig
 from routeros.connection import Deadline, open_socket, tls_handshake
-from routeros.errors import ProtocolError, RouterTimeout
+from routeros.errors import ConnectionLost, ProtocolError, RouterTimeout
 from routeros.protocol import encode_sentence
 from routeros.rest import RestClient
 
@@ -27,7 +27,8 @@ def probe_protocol(config: RouterConfig, deadline: Deadline | None = None) -> st
     :raises Unreachable: if nothing listens there.
     :raises TLSFailure: if ``use_https`` is set and the TLS handshake fails.
     :raises ProtocolError: if the answer is neither.
-    :raises RouterTimeout: if the deadline passes first.
+    :raises RouterTimeout: if the port stays silent (or the deadline passes first).
+    :raises ConnectionLost: if the port hangs up without answering.
     """
     deadline = deadline or Deadline(config.timeout, config.where)
     probe = Deadline(min(deadline.remaining(), PROBE_SECONDS), config.where)
@@ -36,6 +37,7 @@ def probe_protocol(config: RouterConfig, deadline: Deadline | None = None) -> st
         if config.use_https:
             sock = tls_handshake(sock, config.ssl_context(), config.server_hostname, probe)
         head = b""
+        silent = False
         try:
             sock.settimeout(probe.remaining())
             sock.sendall(encode_sentence(["/login"]))
@@ -45,8 +47,10 @@ def probe_protocol(config: RouterConfig, deadline: Deadline | None = None) -> st
                 if not chunk:
                     break
                 head += chunk
-        except (OSError, RouterTimeout):
-            # Silence or a reset is an answer too: the checks below say neither protocol spoke.
+        except (TimeoutError, RouterTimeout):
+            silent = not head
+        except OSError:
+            # A reset is an answer too: whatever arrived before it decides below.
             pass
     finally:
         sock.close()
@@ -54,8 +58,18 @@ def probe_protocol(config: RouterConfig, deadline: Deadline | None = None) -> st
         return "rest"
     if len(head) >= 2 and head[0] < 0x80 and head[1:2] == b"!":
         return "api-ssl" if config.use_https else "api"
+    if silent:
+        raise RouterTimeout(
+            f"{config.where} accepted the connection but did not answer the protocol probe within "
+            f"{probe.seconds:g} s; set the protocol (rest, api, api-ssl) explicitly or check the router"
+        )
+    if not head:
+        raise ConnectionLost(
+            f"{config.where} closed the connection without answering the protocol probe; "
+            "the service may refuse this address (available-from) or be busy"
+        )
     raise ProtocolError(
-        f"{config.where} answered neither as the RouterOS API nor as HTTP within {probe.seconds:g} s; "
+        f"{config.where} answered neither as the RouterOS API nor as HTTP; "
         "set the protocol (rest, api, api-ssl) explicitly"
     )
 

@@ -267,3 +267,12 @@ def test_api_values_of_the_wrong_type_surface_as_bad_value(faulty: Any, logged_i
 def test_non_latin1_password_is_sent_not_crashed_on(v7: Any, transport: str) -> None:
     with pytest.raises(AuthenticationFailed):
         open_client(config_for(v7, transport, password="пароль-密码"))
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"), [("blackhole", RouterTimeout), ("garbage", ProtocolError), ("refuse", Unreachable)]
+)
+def test_auto_probe_reports_what_the_port_did(faulty: Any, fault: str, error: type[RouterOSError]) -> None:
+    faulty.set_fault(fault)
+    with pytest.raises(error):
+        open_client(config_for(faulty, "api", protocol="auto", timeout=0.3))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import threading
 from typing import Any
 
 import pytest
@@ -257,3 +258,19 @@ def test_host_names_resolve_within_the_deadline_and_match_the_certificate(v7: An
     # "localhost" goes through the bounded resolver (and maybe ::1 first); the certificate names it.
     with open_client(config_for(v7, transport, host="localhost")) as client:
         assert client.identity() == v7.name
+
+
+def test_a_client_shared_by_mistake_across_threads_stays_in_step(v7: Any) -> None:
+    results: list[str] = []
+    with open_client(config_for(v7, "api")) as client:
+
+        def worker() -> None:
+            results.extend(client.identity() for _ in range(20))
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results == [v7.name] * 80
+        assert client.usable
