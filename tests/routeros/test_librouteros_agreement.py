@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from librouteros import protocol as lib
 
+from routeros.connection import Connection, Deadline
 from routeros.protocol import (
     SentenceDecoder,
     attribute_word,
@@ -86,6 +87,22 @@ def test_librouteros_reads_what_we_write_over_a_real_socket(sentences: list[list
         for words in sentences:
             reply_word, rest = reader.readSentence()
             assert [reply_word, *rest] == words
+    finally:
+        left.close()
+        right.close()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(utf8_words, min_size=1, max_size=8), min_size=1, max_size=6))
+def test_we_read_what_librouteros_writes_over_a_real_socket(sentences: list[list[str]]) -> None:
+    left, right = socket.socketpair()
+    try:
+        writer = lib.ApiProtocol(transport=lib.SocketTransport(sock=left), encoding="utf-8")
+        for words in sentences:
+            writer.writeSentence(*words)
+        connection = Connection(right, "pair")
+        deadline = Deadline(5)
+        assert [connection.read_sentence(deadline) for _ in sentences] == sentences
     finally:
         left.close()
         right.close()
