@@ -17,12 +17,13 @@ from webapp.timeutil import utcnow
 
 
 class HotspotSettings(db.Model):
-    """Per-owner hotspot preferences: the currency prices are shown in."""
+    """Per-owner hotspot preferences: the currency prices are shown in, the zone sales days are counted in."""
 
     __tablename__ = "hotspot_settings"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), default="KES")
+    timezone: Mapped[str] = mapped_column(String(64), default="Africa/Nairobi")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -1,0 +1,666 @@
+"""Packages: what a hotspot sells, kept in the database and mirrored on the router as user profiles.
+
+On the router each package is an ``/ip/hotspot/user/profile`` whose ``rate-limit`` is written from the
+router's side: ``rx/tx`` where rx is what the router receives from the client (the client's *upload*) and tx
+what it sends (the client's *download*). "10 Mbps down / 5 Mbps up" is therefore ``5M/10M``.
+
+A change is saved first and pushed second: when the router cannot be reached the package stays
+``sync_state="pending"`` and :func:`push_pending` (run by the hotspot sync, the dashboard or the poller)
+retries it. A profile is wanted on the router while the package is active or still has vouchers that can be
+used; an inactive package without such vouchers is removed from the router.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+
+from routeros import errors as ros
+from routeros.values import Row
+from webapp.extensions import db
+from webapp.models import Package, Router, User, Voucher
+from webapp.services import audit, gateway
+from webapp.services.errors import Conflict, Invalid, NotFound, RouterRejected, RouterTimeout, RouterUnreachable
+from webapp.services.hotspot_settings import currency_for
+from webapp.services.routers import get_router
+from webapp.timeutil import utcnow
+
+PROFILE_PATH = "ip/hotspot/user/profile"
+PROFILE_PREFIX = "rd-"
+PACKAGE_TYPES = {"hourly": "Hourly Package", "monthly": "Monthly Package"}
+MONTH_HOURS = 720
+MIN_PRICE = Decimal("0.01")
+MAX_PRICE = Decimal("99999999.99")
+MAX_SPEED_MBPS = 100_000
+MAX_SHARED_USERS = 1000
+#: Voucher states whose router user can still be used (their profile must stay on the router).
+LIVE_STATES = ("unused", "active")
+_EDITABLE = ("name", "package_type", "duration_hours", "price", "download_speed_mbps", "upload_speed_mbps",
+             "shared_users", "description", "is_active")
+_MANAGED = ("rate-limit", "shared-users")
+_OFFLINE = (RouterUnreachable, RouterTimeout)
+_RATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
+
+
+@dataclass(frozen=True)
+class RouterCommand:
+    """One change a sync sends to a router, printable as the RouterOS console line it amounts to."""
+
+    action: str
+    path: str
+    target: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """``/ip/hotspot/user/profile/set [find name="rd-basic"] rate-limit=5M/10M``."""
+        words = [f"/{self.path}/{self.action}"]
+        if self.target is not None:
+            words.append(f"[find name={_quote(self.target)}]")
+        words.extend(f"{key}={_quote(value)}" for key, value in self.values.items())
+        return " ".join(words)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The command as JSON: action, path, target, values and the console text."""
+        return {"action": self.action, "path": self.path, "target": self.target, "values": dict(self.values),
+                "text": self.text}
+
+
+@dataclass
+class PackageChange:
+    """What a create/update/delete did (or, for a dry run, would do) on the router."""
+
+    package: Package | None
+    commands: list[RouterCommand]
+    dry_run: bool = False
+    router_checked: bool = True
+    synced: bool = False
+    sync_error: str | None = None
+
+
+@dataclass
+class DriftItem:
+    """One profile where RouterDeck and the router disagree."""
+
+    kind: str  # "missing" (ours, not on the router), "different", "extra" (on the router, not ours)
+    profile: str
+    package: Package | None
+    ours: dict[str, str]
+    theirs: dict[str, str]
+    differences: dict[str, tuple[str, str]]
+
+
+def _quote(value: str) -> str:
+    if value and re.fullmatch(r"[A-Za-z0-9._:/*+-]+", value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def rate_limit(package: Package) -> str:
+    """The profile's ``rate-limit``: the client's upload (router rx) first, its download (router tx) second."""
+    return f"{package.upload_speed_mbps}M/{package.download_speed_mbps}M"
+
+
+def profile_values(package: Package) -> dict[str, str]:
+    """The profile fields RouterDeck manages for ``package``."""
+    return {"rate-limit": rate_limit(package), "shared-users": str(package.shared_users)}
+
+
+def _bits(text: str) -> float | None:
+    match = _RATE.match(text.strip())
+    if not match:
+        return None
+    scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
+    return float(match.group(1)) * scale
+
+
+def parse_rate_limit(text: str) -> tuple[float, float] | None:
+    """``5M/10M`` → (client upload bps, client download bps); ``None`` when there is no plain rx/tx pair."""
+    first = (text or "").strip().split(" ")[0]
+    pieces = first.split("/")
+    if not first or len(pieces) > 2:
+        return None
+    rates = [_bits(piece) for piece in pieces]
+    if any(rate is None for rate in rates):
+        return None
+    upload = rates[0]
+    download = rates[1] if len(rates) == 2 else rates[0]
+    return upload, download  # type: ignore[return-value]
+
+
+def _same(name: str, router_value: str | None, ours: str) -> bool:
+    if router_value is None:
+        return False
+    if name == "rate-limit":
+        return router_value.strip() == ours or (
+            " " not in router_value.strip() and parse_rate_limit(router_value) == parse_rate_limit(ours))
+    return router_value.strip() == ours
+
+
+def derive_profile_name(name: str, taken: Iterable[str]) -> str:
+    """A RouterOS-safe profile name from a package name: ``rd-`` + ASCII slug, made unique with ``-2``, ``-3``…"""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40].strip("-") or "package"
+    base = PROFILE_PREFIX + slug
+    used = {t.lower() for t in taken}
+    candidate, number = base, 2
+    while candidate.lower() in used:
+        candidate = f"{base}-{number}"
+        number += 1
+    return candidate
+
+
+def duration_display(hours: int) -> str:
+    """``1 hour``, ``6 hours``, ``1 month`` (720 hours), ``2 months``."""
+    if hours and hours % MONTH_HOURS == 0:
+        months = hours // MONTH_HOURS
+        return f"{months} month" + ("s" if months != 1 else "")
+    return f"{hours} hour" + ("s" if hours != 1 else "")
+
+
+def price_text(price: Decimal) -> str:
+    """``2.50``: the price as the contract prints it (a string with two decimals)."""
+    return f"{price.quantize(Decimal('0.01')):.2f}"
+
+
+def package_currency(package: Package) -> str:
+    """The owner's currency the package is sold in."""
+    return currency_for(package.router.user_id)
+
+
+def _owned_package(actor: User, package_id: int) -> Package:
+    package = db.session.scalar(
+        select(Package).join(Router, Package.router_id == Router.id)
+        .where(Package.id == package_id, Router.user_id == actor.id)
+    )
+    if package is None:
+        raise NotFound("Package not found")
+    return package
+
+
+def get_package(actor: User, package_id: int) -> Package:
+    """The actor's package with this id.
+
+    :raises NotFound: when it does not exist or belongs to someone else's router.
+    """
+    return _owned_package(actor, package_id)
+
+
+def list_packages(actor: User, router_id: int, include_inactive: bool = False) -> tuple[Router, list[Package]]:
+    """The router and its packages (active ones only unless ``include_inactive``), cheapest first.
+
+    :raises NotFound: when the router is not the actor's.
+    """
+    router = get_router(actor, router_id)
+    statement = select(Package).where(Package.router_id == router.id)
+    if not include_inactive:
+        statement = statement.where(Package.is_active.is_(True))
+    statement = statement.order_by(Package.is_active.desc(), Package.price, Package.name, Package.id)
+    return router, list(db.session.scalars(statement))
+
+
+def live_voucher_count(package: Package) -> int:
+    """How many of the package's vouchers can still be used (unused or active)."""
+    if package.id is None:
+        return 0
+    return db.session.scalar(
+        select(func.count(Voucher.id)).where(Voucher.package_id == package.id, Voucher.state.in_(LIVE_STATES))
+    ) or 0
+
+
+def wants_profile(package: Package) -> bool:
+    """Whether the router should hold the package's profile (active, or vouchers still usable)."""
+    return package.is_active or live_voucher_count(package) > 0
+
+
+def _int(data: dict[str, Any], name: str, fields: dict[str, str], low: int, high: int) -> int | None:
+    value = data.get(name)
+    if value is None or value == "":
+        fields[name] = "This field is required."
+        return None
+    if isinstance(value, bool):
+        fields[name] = "Must be a whole number."
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        fields[name] = "Must be a whole number."
+        return None
+    if isinstance(value, float) and value != number:
+        fields[name] = "Must be a whole number."
+        return None
+    if not low <= number <= high:
+        fields[name] = f"Must be between {low} and {high:,}."
+        return None
+    return number
+
+
+def _price(value: Any, fields: dict[str, str]) -> Decimal | None:
+    if value is None or value == "":
+        fields["price"] = "This field is required."
+        return None
+    try:
+        if isinstance(value, bool):
+            raise InvalidOperation
+        # A JSON number arrives as float; its shortest repr ("2.5") is what the client wrote.
+        price = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except InvalidOperation:
+        fields["price"] = "Must be an amount such as 2.50."
+        return None
+    exponent = price.as_tuple().exponent
+    if not price.is_finite() or not isinstance(exponent, int):
+        fields["price"] = "Must be an amount such as 2.50."
+    elif exponent < -2:
+        fields["price"] = "At most two decimals."
+    elif price < MIN_PRICE:
+        fields["price"] = "Must be at least 0.01."
+    elif price > MAX_PRICE:
+        fields["price"] = "Must be at most 99,999,999.99."
+    else:
+        return price.quantize(Decimal("0.01"))
+    return None
+
+
+def _clean(router: Router, data: dict[str, Any], current: Package | None) -> dict[str, Any]:
+    """Validate a full set of package fields (``current`` fills what a partial update leaves out).
+
+    :raises Invalid: with a message per bad field.
+    """
+    merged: dict[str, Any] = {}
+    if current is not None:
+        merged = {name: getattr(current, name) for name in _EDITABLE}
+    merged.update({k: v for k, v in data.items() if k in _EDITABLE})
+    fields: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+
+    name = merged.get("name")
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        fields["name"] = "This field is required."
+    elif len(name) > 100:
+        fields["name"] = "At most 100 characters."
+    else:
+        clash = db.session.scalar(
+            select(Package.id).where(Package.router_id == router.id, func.lower(Package.name) == name.lower(),
+                                     *([Package.id != current.id] if current is not None else []))
+        )
+        if clash is not None:
+            fields["name"] = "A package with this name already exists on this router."
+    clean["name"] = name
+
+    package_type = merged.get("package_type") or "hourly"
+    if package_type not in PACKAGE_TYPES:
+        fields["package_type"] = "Choose hourly or monthly."
+    clean["package_type"] = package_type
+
+    duration = merged.get("duration_hours")
+    if package_type == "monthly" and (duration is None or duration == ""):
+        duration = MONTH_HOURS
+    if package_type == "monthly":
+        number = _int({"duration_hours": duration}, "duration_hours", fields, MONTH_HOURS, MONTH_HOURS)
+        if "duration_hours" in fields:
+            fields["duration_hours"] = "A monthly package lasts 720 hours (30 days)."
+    else:
+        number = _int({"duration_hours": duration}, "duration_hours", fields, 1, 24)
+        if "duration_hours" in fields and fields["duration_hours"].startswith("Must be between"):
+            fields["duration_hours"] = "An hourly package lasts 1 to 24 hours."
+    clean["duration_hours"] = number
+
+    clean["price"] = _price(merged.get("price"), fields)
+    clean["download_speed_mbps"] = _int(merged, "download_speed_mbps", fields, 1, MAX_SPEED_MBPS)
+    clean["upload_speed_mbps"] = _int(merged, "upload_speed_mbps", fields, 1, MAX_SPEED_MBPS)
+    shared = merged.get("shared_users")
+    clean["shared_users"] = _int({"shared_users": 1 if shared in (None, "") else shared}, "shared_users",
+                                 fields, 1, MAX_SHARED_USERS)
+
+    description = merged.get("description")
+    description = description.strip() if isinstance(description, str) else ""
+    if len(description) > 1000:
+        fields["description"] = "At most 1,000 characters."
+    clean["description"] = description
+
+    active = merged.get("is_active", True)
+    if not isinstance(active, bool):
+        fields["is_active"] = "Must be true or false."
+    clean["is_active"] = active if isinstance(active, bool) else True
+
+    if fields:
+        raise Invalid("Invalid package: " + "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields)
+    return clean
+
+
+def _profile_row(client: Any, name: str) -> Row | None:
+    rows = client.print(PROFILE_PATH, query={"name": name})
+    return rows[0] if rows else None
+
+
+def plan_for(package: Package, current: Row | None, wanted: bool | None = None) -> list[RouterCommand]:
+    """The commands that make the router's profile (``current``, or ``None`` when absent) match ``package``."""
+    wanted = wants_profile(package) if wanted is None else wanted
+    desired = profile_values(package)
+    if not wanted:
+        return [RouterCommand("remove", PROFILE_PATH, package.profile_name)] if current is not None else []
+    if current is None:
+        return [RouterCommand("add", PROFILE_PATH, None, {"name": package.profile_name, **desired})]
+    changed = {key: value for key, value in desired.items() if not _same(key, current.get(key), value)}
+    return [RouterCommand("set", PROFILE_PATH, package.profile_name, changed)] if changed else []
+
+
+def _guess_plan(package: Package, wanted: bool) -> list[RouterCommand]:
+    """A plan without reading the router: assume it holds what we last synced."""
+    if package.synced_at is None:
+        return plan_for(package, None, wanted) if wanted else []
+    assumed = {"name": package.profile_name}
+    return plan_for(package, assumed, wanted)
+
+
+def apply(client: Any, commands: Iterable[RouterCommand]) -> None:
+    """Send ``commands`` over one client (driver errors leave through the gateway as service errors)."""
+    for command in commands:
+        if command.action == "add":
+            client.add(command.path, command.values)
+        elif command.action == "set":
+            client.set(command.path, command.target, command.values)
+        elif command.action == "remove":
+            client.remove(command.path, command.target)
+
+
+def sync_package(client: Any, package: Package, now: datetime) -> list[RouterCommand]:
+    """Make the router's profile match ``package`` over an open client; mark it synced (no commit)."""
+    commands = plan_for(package, _profile_row(client, package.profile_name))
+    apply(client, commands)
+    package.sync_state = "synced"
+    package.sync_error = None
+    package.synced_at = now
+    return commands
+
+
+def _push(router: Router, package: Package, now: datetime) -> tuple[bool, str | None, list[RouterCommand]]:
+    """Try to sync one package now; an unreachable router leaves it pending (no commit)."""
+    try:
+        with gateway.connect(router) as client:
+            commands = sync_package(client, package, now)
+    except _OFFLINE as exc:
+        package.sync_state = "pending"
+        package.sync_error = exc.message[:500]
+        return False, exc.message, []
+    except RouterRejected as exc:
+        package.sync_state = "error"
+        package.sync_error = exc.message[:500]
+        return False, exc.message, []
+    return True, None, commands
+
+
+def _preview(router: Router, package: Package, wanted: bool) -> PackageChange:
+    try:
+        with gateway.connect(router) as client:
+            commands = plan_for(package, _profile_row(client, package.profile_name), wanted)
+    except _OFFLINE as exc:
+        return PackageChange(package, _guess_plan(package, wanted), dry_run=True, router_checked=False,
+                             sync_error=exc.message)
+    return PackageChange(package, commands, dry_run=True)
+
+
+def create_package(
+    actor: User, router_id: int, data: dict[str, Any], *, dry_run: bool = False, ip_address: str | None = None,
+    now: datetime | None = None,
+) -> PackageChange:
+    """Create a package and its router profile (or, with ``dry_run``, only say which commands it would send).
+
+    :raises NotFound: when the router is not the actor's.
+    :raises Invalid: with per-field messages.
+    """
+    router = get_router(actor, router_id)
+    clean = _clean(router, data, None)
+    taken = db.session.scalars(select(Package.profile_name).where(Package.router_id == router.id))
+    package = Package(router_id=router.id, profile_name=derive_profile_name(clean["name"], taken), **clean)
+    package.router = router
+    if dry_run:
+        return _preview(router, package, package.is_active)
+    db.session.add(package)
+    db.session.flush()
+    synced, error, commands = _push(router, package, now or utcnow())
+    audit.record(actor, "package.create", f"Package {package.name} created on {router.name}", router_id=router.id,
+                 details={"package_id": package.id, "profile": package.profile_name, "synced": synced,
+                          "commands": [c.text for c in commands]}, ip_address=ip_address, commit=False)
+    db.session.commit()
+    return PackageChange(package, commands, synced=synced, sync_error=error)
+
+
+def update_package(
+    actor: User, package_id: int, data: dict[str, Any], *, dry_run: bool = False, ip_address: str | None = None,
+    now: datetime | None = None,
+) -> PackageChange:
+    """Change a package (partial data keeps the rest) and push the change to its router profile.
+
+    :raises NotFound: when the package is not the actor's.
+    :raises Invalid: with per-field messages.
+    """
+    package = _owned_package(actor, package_id)
+    router = package.router
+    clean = _clean(router, data, package)
+    if dry_run:
+        before = {name: getattr(package, name) for name in _EDITABLE}
+        with db.session.no_autoflush:
+            for name, value in clean.items():
+                setattr(package, name, value)
+            try:
+                return _preview(router, package, clean["is_active"] or live_voucher_count(package) > 0)
+            finally:
+                for name, value in before.items():
+                    setattr(package, name, value)
+                db.session.expire(package)
+    changed = {name: value for name, value in clean.items() if getattr(package, name) != value}
+    for name, value in clean.items():
+        setattr(package, name, value)
+    synced, error, commands = _push(router, package, now or utcnow())
+    audit.record(actor, "package.update", f"Package {package.name} changed on {router.name}", router_id=router.id,
+                 details={"package_id": package.id, "changed": {k: str(v) for k, v in changed.items()},
+                          "synced": synced, "commands": [c.text for c in commands]},
+                 ip_address=ip_address, commit=False)
+    db.session.commit()
+    return PackageChange(package, commands, synced=synced, sync_error=error)
+
+
+def delete_package(
+    actor: User, package_id: int, *, dry_run: bool = False, ip_address: str | None = None,
+) -> PackageChange:
+    """Delete a package and remove its profile from the router.
+
+    A router that cannot be reached does not block the delete: its leftover profile shows up as "extra" in
+    the drift view, from where one click removes it.
+
+    :raises NotFound: when the package is not the actor's.
+    :raises Conflict: while vouchers of the package can still be used.
+    """
+    package = _owned_package(actor, package_id)
+    router = package.router
+    live = live_voucher_count(package)
+    if live:
+        raise Conflict(f"Package {package.name} still has {live} unused or active vouchers: "
+                       "deactivate it instead, or revoke them first.")
+    if dry_run:
+        return _preview(router, package, False)
+    commands: list[RouterCommand] = []
+    error = None
+    try:
+        with gateway.connect(router) as client:
+            commands = plan_for(package, _profile_row(client, package.profile_name), False)
+            apply(client, commands)
+    except (*_OFFLINE, RouterRejected) as exc:
+        error = exc.message
+    name = package.name
+    db.session.delete(package)
+    audit.record(actor, "package.delete", f"Package {name} deleted from {router.name}", router_id=router.id,
+                 details={"package_id": package_id, "profile": package.profile_name, "router_updated": error is None,
+                          "commands": [c.text for c in commands]}, ip_address=ip_address, commit=False)
+    db.session.commit()
+    return PackageChange(None, commands, synced=error is None, sync_error=error)
+
+
+def push_pending(client: Any, router: Router, now: datetime) -> list[RouterCommand]:
+    """Retry every package of ``router`` not yet synced, over an open client (no commit)."""
+    sent: list[RouterCommand] = []
+    pending = db.session.scalars(
+        select(Package).where(Package.router_id == router.id, Package.sync_state != "synced").order_by(Package.id)
+    )
+    for package in pending:
+        try:
+            sent.extend(sync_package(client, package, now))
+        except ros.CommandRejected as exc:
+            package.sync_state = "error"
+            package.sync_error = exc.message[:500]
+    return sent
+
+
+def retry_pending(actor: User, router_id: int, now: datetime | None = None) -> list[RouterCommand]:
+    """Push every pending package of the actor's router now.
+
+    :raises NotFound: when the router is not the actor's.
+    :raises RouterUnreachable: when it still cannot be reached (RouterTimeout likewise).
+    """
+    router = get_router(actor, router_id)
+    with gateway.connect(router) as client:
+        sent = push_pending(client, router, now or utcnow())
+    db.session.commit()
+    return sent
+
+
+def _managed_view(row: Row) -> dict[str, str]:
+    return {key: row.get(key, "") for key in _MANAGED}
+
+
+def drift(actor: User, router_id: int) -> tuple[Router, list[DriftItem]]:
+    """Compare the router's user profiles with RouterDeck's packages: missing, different and extra profiles.
+
+    The router's built-in ``default`` profile is never reported.
+
+    :raises NotFound: when the router is not the actor's.
+    :raises RouterUnreachable: when it cannot be reached (RouterTimeout likewise).
+    """
+    router = get_router(actor, router_id)
+    with gateway.connect(router) as client:
+        rows = client.print(PROFILE_PATH)
+    return router, _compare(router, rows)
+
+
+def _compare(router: Router, rows: list[Row]) -> list[DriftItem]:
+    theirs = {row.get("name", ""): row for row in rows if row.get("name") and row.get("default") != "true"}
+    packages = list(db.session.scalars(select(Package).where(Package.router_id == router.id).order_by(Package.name)))
+    items: list[DriftItem] = []
+    ours_names = set()
+    for package in packages:
+        wanted = wants_profile(package)
+        row = theirs.get(package.profile_name)
+        if not wanted:
+            continue
+        ours_names.add(package.profile_name)
+        desired = profile_values(package)
+        if row is None:
+            items.append(DriftItem("missing", package.profile_name, package, desired, {}, {}))
+            continue
+        differences = {key: (value, row.get(key, "")) for key, value in desired.items()
+                       if not _same(key, row.get(key), value)}
+        if differences:
+            items.append(DriftItem("different", package.profile_name, package, desired, _managed_view(row),
+                                   differences))
+    by_profile = {p.profile_name: p for p in packages}
+    for name, row in sorted(theirs.items()):
+        if name not in ours_names:
+            items.append(DriftItem("extra", name, by_profile.get(name), {}, _managed_view(row), {}))
+    return items
+
+
+def _import_values(row: Row) -> dict[str, Any]:
+    rates = parse_rate_limit(row.get("rate-limit", ""))
+    upload, download = rates if rates else (0.0, 0.0)
+    shared = row.get("shared-users", "1")
+    return {
+        "upload_speed_mbps": max(1, round(upload / 1e6)),
+        "download_speed_mbps": max(1, round(download / 1e6)),
+        "shared_users": int(shared) if shared.isdigit() else 1,
+    }
+
+
+def reconcile(
+    actor: User, router_id: int, direction: str, profiles: list[str] | None = None, *,
+    import_price: Decimal | str | None = None, ip_address: str | None = None, now: datetime | None = None,
+) -> tuple[list[RouterCommand], list[Package]]:
+    """Resolve drift for ``profiles`` (all when ``None``) in one direction.
+
+    ``push`` makes the router match RouterDeck (add missing, set different, remove extra profiles).
+    ``pull`` makes RouterDeck match the router: a different profile's speeds and shared users are adopted, a
+    missing one deactivates its package, and an extra one is imported as an inactive package at
+    ``import_price`` (required then: the router knows no prices).
+
+    :raises NotFound: when the router is not the actor's.
+    :raises Invalid: for an unknown direction or a missing import price.
+    :raises RouterUnreachable: when it cannot be reached (RouterTimeout likewise).
+    """
+    if direction not in ("push", "pull"):
+        raise Invalid("direction must be push or pull", fields={"direction": "push or pull"})
+    router = get_router(actor, router_id)
+    moment = now or utcnow()
+    sent: list[RouterCommand] = []
+    changed: list[Package] = []
+    with gateway.connect(router) as client:
+        rows = {row.get("name", ""): row for row in client.print(PROFILE_PATH)}
+        items = [i for i in _compare(router, list(rows.values())) if profiles is None or i.profile in profiles]
+        if direction == "pull" and any(i.kind == "extra" and i.package is None for i in items):
+            fields: dict[str, str] = {}
+            price = _price(import_price, fields)
+            if price is None:
+                raise Invalid("Importing a profile needs a price", fields={"price": fields.get("price", "")})
+        for item in items:
+            if direction == "push":
+                if item.kind == "extra":
+                    commands = [RouterCommand("remove", PROFILE_PATH, item.profile)]
+                else:
+                    assert item.package is not None
+                    commands = plan_for(item.package, rows.get(item.profile), True)
+                    item.package.sync_state, item.package.sync_error, item.package.synced_at = "synced", None, moment
+                apply(client, commands)
+                sent.extend(commands)
+            elif item.kind == "different" and item.package is not None:
+                for key, value in _import_values(rows[item.profile]).items():
+                    setattr(item.package, key, value)
+                item.package.sync_state, item.package.sync_error, item.package.synced_at = "synced", None, moment
+                changed.append(item.package)
+            elif item.kind == "missing" and item.package is not None:
+                item.package.is_active = False
+                item.package.sync_state, item.package.synced_at = "synced", moment
+                changed.append(item.package)
+            elif item.kind == "extra" and item.package is not None:
+                item.package.is_active = True
+                changed.append(item.package)
+            elif item.kind == "extra":
+                changed.append(_import(router, rows[item.profile], price, moment))
+    audit.record(actor, f"package.reconcile.{direction}", f"Packages of {router.name} reconciled ({direction})",
+                 router_id=router.id, details={"profiles": [i.profile for i in items],
+                                               "commands": [c.text for c in sent]},
+                 ip_address=ip_address, commit=False)
+    db.session.commit()
+    return sent, changed
+
+
+def _import(router: Router, row: Row, price: Decimal, now: datetime) -> Package:
+    profile = row.get("name", "")
+    taken = set(db.session.scalars(select(func.lower(Package.name)).where(Package.router_id == router.id)))
+    name, number = profile, 2
+    while name.lower() in taken:
+        name = f"{profile} ({number})"
+        number += 1
+    package = Package(
+        router_id=router.id, name=name[:100], package_type="hourly", duration_hours=1, price=price,
+        description=f"Imported from router profile {profile}", is_active=False, profile_name=profile,
+        sync_state="synced", synced_at=now, **_import_values(row),
+    )
+    db.session.add(package)
+    return package

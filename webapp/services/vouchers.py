@@ -1,0 +1,484 @@
+"""Vouchers: batches of codes for a package, pushed to the router as hotspot users, listed, revoked, printed.
+
+Codes come from :mod:`secrets` over an alphabet without look-alikes (no 0/O, 1/I/l) and are unique per router
+(a database unique index, and a check against the router's existing hotspot users). Each voucher becomes an
+``/ip/hotspot/user`` with the package's profile, ``limit-uptime`` as a safety net (RouterDeck owns expiry in
+wall-clock time, see :mod:`webapp.services.hotspot_sync`) and ``rd-batch-<id>`` in its comment.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import segno
+from sqlalchemy import func, select
+
+from routeros import errors as ros
+from routeros.values import Row
+from webapp.extensions import db
+from webapp.models import Package, Router, User, Voucher, VoucherBatch
+from webapp.services import audit, gateway
+from webapp.services.errors import Conflict, Invalid, NotFound, RouterRejected, RouterTimeout, RouterUnreachable
+from webapp.services.hotspot_settings import currency_for, money, site_of, stored_site
+from webapp.services.packages import duration_display, sync_package
+from webapp.services.pagination import Page, paginate
+from webapp.services.routers import get_router
+from webapp.timeutil import isoformat_z, utcnow
+
+USER_PATH = "ip/hotspot/user"
+ACTIVE_PATH = "ip/hotspot/active"
+#: Upper-case letters and digits without 0/O, 1/I/L look-alikes.
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+PIN_DIGITS = "23456789"
+MODES = {"same": "Code is username and password", "pin": "Username + PIN"}
+STATES = ("unused", "active", "expired", "revoked")
+MAX_BATCH = 1000
+_PREFIX = re.compile(r"^[A-Z0-9]{0,6}$")
+_OFFLINE = (RouterUnreachable, RouterTimeout)
+
+
+@dataclass
+class BatchResult:
+    """A created batch and how far its push to the router got."""
+
+    batch: VoucherBatch
+    vouchers: list[Voucher]
+    pushed: int
+    error: str | None
+
+
+@dataclass
+class BatchSummary:
+    """A batch with its vouchers counted per state."""
+
+    batch: VoucherBatch
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class PrintedVoucher:
+    """One voucher as a print sheet shows it."""
+
+    code: str
+    password: str
+    login_url: str
+    qr_svg: str
+
+
+@dataclass
+class PrintSheet:
+    """Everything a print layout needs for one batch."""
+
+    batch: VoucherBatch
+    package: Package
+    hotspot_name: str
+    dns_name: str
+    price: str
+    validity: str
+    speed: str
+    mode: str
+    vouchers: list[PrintedVoucher]
+
+
+def batch_comment(batch_id: int) -> str:
+    """The comment every router user of a batch carries."""
+    return f"rd-batch-{batch_id}"
+
+
+def random_code(length: int, prefix: str = "") -> str:
+    """A voucher code: ``prefix`` + ``length`` characters of :data:`ALPHABET` from :mod:`secrets`."""
+    return prefix + "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def random_pin(length: int) -> str:
+    """A PIN of ``length`` digits without 0 and 1."""
+    return "".join(secrets.choice(PIN_DIGITS) for _ in range(length))
+
+
+def _owned_batch(actor: User, batch_id: int) -> VoucherBatch:
+    batch = db.session.scalar(
+        select(VoucherBatch).join(Router, VoucherBatch.router_id == Router.id)
+        .where(VoucherBatch.id == batch_id, Router.user_id == actor.id)
+    )
+    if batch is None:
+        raise NotFound("Voucher batch not found")
+    return batch
+
+
+def get_batch(actor: User, batch_id: int) -> VoucherBatch:
+    """The actor's voucher batch.
+
+    :raises NotFound: when it does not exist or belongs to someone else.
+    """
+    return _owned_batch(actor, batch_id)
+
+
+def get_voucher(actor: User, voucher_id: int) -> Voucher:
+    """The actor's voucher.
+
+    :raises NotFound: when it does not exist or belongs to someone else.
+    """
+    voucher = db.session.scalar(
+        select(Voucher).join(Router, Voucher.router_id == Router.id)
+        .where(Voucher.id == voucher_id, Router.user_id == actor.id)
+    )
+    if voucher is None:
+        raise NotFound("Voucher not found")
+    return voucher
+
+
+def _validate(count: Any, code_length: Any, mode: Any, prefix: Any, pin_length: Any) -> tuple[int, int, str, str, int]:
+    fields: dict[str, str] = {}
+
+    def whole(name: str, value: Any, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            fields[name] = "Must be a whole number."
+            return low
+        try:
+            number = int(value)
+        except ValueError:
+            fields[name] = "Must be a whole number."
+            return low
+        if not low <= number <= high:
+            fields[name] = f"Must be between {low} and {high:,}."
+        return number
+
+    count_ = whole("count", count, 1, MAX_BATCH)
+    length = whole("code_length", code_length, 4, 16)
+    pins = whole("pin_length", pin_length, 4, 8)
+    if mode not in MODES:
+        fields["mode"] = "Choose same (code = username = password) or pin (username + PIN)."
+    clean_prefix = prefix.strip().upper() if isinstance(prefix, str) else ""
+    if not _PREFIX.match(clean_prefix):
+        fields["prefix"] = "Up to 6 letters or digits."
+    if not fields and len(ALPHABET) ** length < count_ * 1000:
+        fields["code_length"] = "Too short for this many vouchers; use a longer code."
+    if fields:
+        raise Invalid("Invalid voucher batch: " + "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields)
+    return count_, length, str(mode), clean_prefix, pins
+
+
+def _fresh_codes(router: Router, count: int, length: int, prefix: str, taken: set[str]) -> list[str]:
+    """``count`` codes unused in RouterDeck and absent from ``taken`` (the router's user names)."""
+    chosen: list[str] = []
+    seen = set(taken)
+    while len(chosen) < count:
+        candidates = {random_code(length, prefix) for _ in range(count - len(chosen))} - seen
+        for chunk_start in range(0, len(candidates), 500):
+            chunk = sorted(candidates)[chunk_start:chunk_start + 500]
+            clash = set(db.session.scalars(select(Voucher.code).where(Voucher.router_id == router.id,
+                                                                      Voucher.code.in_(chunk))))
+            candidates -= clash
+        seen |= candidates
+        chosen.extend(sorted(candidates))
+    secrets.SystemRandom().shuffle(chosen)
+    return chosen[:count]
+
+
+def _user_values(voucher: Voucher, package: Package) -> dict[str, str]:
+    return {
+        "name": voucher.code,
+        "password": voucher.password,
+        "profile": package.profile_name,
+        "limit-uptime": f"{package.duration_hours}h",
+        "comment": batch_comment(voucher.batch_id),
+    }
+
+
+def _push(client: Any, vouchers: Iterable[Voucher], package: Package, now: datetime, existing: set[str]) -> int:
+    """Add each voucher's router user over one open client; return how many are on the router now."""
+    if package.sync_state != "synced":
+        sync_package(client, package, now)
+    pushed = 0
+    for voucher in vouchers:
+        if voucher.code in existing:
+            voucher.on_router = True
+        else:
+            try:
+                client.add(USER_PATH, _user_values(voucher, package))
+            except ros.CommandRejected:
+                # The name appeared on the router after the codes were drawn (another tool added it): this
+                # code cannot be sold safely, so it is withdrawn rather than shared with a stranger's account.
+                voucher.state, voucher.ended_at = "revoked", now
+                continue
+            voucher.on_router = True
+        pushed += 1
+    return pushed
+
+
+def _discover_site(client: Any, router: Router) -> None:
+    """Remember the hotspot's DNS name (the QR codes' login host) when none is stored."""
+    site = site_of(router)
+    if site.dns_name:
+        return
+    servers = client.print("ip/hotspot", proplist=["name", "profile"])
+    profiles = {row.get("name"): row for row in client.print("ip/hotspot/profile",
+                                                            proplist=["name", "dns-name", "hotspot-address"])}
+    for server in servers:
+        profile = profiles.get(server.get("profile"), {})
+        host = profile.get("dns-name") or profile.get("hotspot-address")
+        if host:
+            stored_site(router).dns_name = host
+            return
+
+
+def generate_batch(
+    actor: User, router_id: int, package_id: int, count: Any, *, code_length: Any = 8, mode: Any = "same",
+    prefix: Any = "", pin_length: Any = 6, ip_address: str | None = None, now: datetime | None = None,
+) -> BatchResult:
+    """Generate ``count`` vouchers for a package and push them to the router over one connection.
+
+    An unreachable router keeps the batch ``pending``; the hotspot sync pushes it later.
+
+    :raises NotFound: when the router or package is not the actor's.
+    :raises Invalid: for bad batch parameters or an inactive package.
+    """
+    router = get_router(actor, router_id)
+    package = db.session.scalar(select(Package).where(Package.id == package_id, Package.router_id == router.id))
+    if package is None:
+        raise NotFound("Package not found")
+    count_, length, mode_, prefix_, pins = _validate(count, code_length, mode, prefix, pin_length)
+    if not package.is_active:
+        raise Invalid("Vouchers can only be made for an active package", fields={"package_id": "inactive package"})
+    moment = now or utcnow()
+    batch = VoucherBatch(router_id=router.id, package_id=package.id, created_by_id=actor.id, count=count_,
+                         code_length=length, mode=mode_, prefix=prefix_, push_state="pending", created_at=moment)
+    vouchers: list[Voucher] = []
+    pushed, error = 0, None
+
+    def create(existing: set[str]) -> None:
+        db.session.add(batch)
+        db.session.flush()
+        for code in _fresh_codes(router, count_, length, prefix_, existing):
+            password = code if mode_ == "same" else random_pin(pins)
+            vouchers.append(Voucher(router_id=router.id, batch_id=batch.id, package_id=package.id, code=code,
+                                    password=password, state="unused", created_at=moment))
+        db.session.add_all(vouchers)
+        db.session.flush()
+
+    try:
+        with gateway.connect(router) as client:
+            existing = {row.get("name", "") for row in client.print(USER_PATH, proplist=["name"])}
+            create(existing)
+            _discover_site(client, router)
+            pushed = _push(client, vouchers, package, moment, set())
+    except (*_OFFLINE, RouterRejected) as exc:
+        error = exc.message
+        if batch.id is None:
+            create(set())
+    batch.push_state = "pushed" if error is None else "pending"
+    batch.push_error = error[:500] if error else None
+    audit.record(actor, "vouchers.generate", f"{count_} vouchers for {package.name} on {router.name}",
+                 router_id=router.id, details={"batch_id": batch.id, "package_id": package.id, "mode": mode_,
+                                               "pushed": pushed, "error": error}, ip_address=ip_address, commit=False)
+    db.session.commit()
+    return BatchResult(batch, vouchers, pushed, error)
+
+
+def push_pending(client: Any, router: Router, now: datetime) -> int:
+    """Push every unused voucher of ``router`` that is not on it yet, over an open client (no commit)."""
+    waiting = list(db.session.scalars(
+        select(Voucher).where(Voucher.router_id == router.id, Voucher.state == "unused", Voucher.on_router.is_(False))
+        .order_by(Voucher.id)
+    ))
+    batches = set(db.session.scalars(select(VoucherBatch).where(VoucherBatch.router_id == router.id,
+                                                                VoucherBatch.push_state != "pushed")))
+    if not waiting and not batches:
+        return 0
+    existing = {row.get("name", "") for row in client.print(USER_PATH, proplist=["name", "comment"])
+                if row.get("comment", "").startswith("rd-batch-")}
+    pushed = 0
+    by_package: dict[int, list[Voucher]] = {}
+    for voucher in waiting:
+        by_package.setdefault(voucher.package_id, []).append(voucher)
+    for vouchers in by_package.values():
+        pushed += _push(client, vouchers, vouchers[0].package, now, existing)
+    for batch in batches:
+        batch.push_state, batch.push_error = "pushed", None
+    return pushed
+
+
+def batch_summaries(actor: User, router_id: int | None = None, page: int = 1, page_size: int = 20) -> Page[BatchSummary]:
+    """The actor's batches (of one router when given), newest first, with vouchers counted per state.
+
+    :raises NotFound: when ``router_id`` is not the actor's.
+    """
+    statement = select(VoucherBatch).join(Router, VoucherBatch.router_id == Router.id).where(Router.user_id == actor.id)
+    if router_id is not None:
+        statement = statement.where(VoucherBatch.router_id == get_router(actor, router_id).id)
+    found = paginate(statement.order_by(VoucherBatch.created_at.desc(), VoucherBatch.id.desc()), page, page_size)
+    ids = [batch.id for batch in found.items]
+    counts: dict[int, dict[str, int]] = {i: dict.fromkeys(STATES, 0) for i in ids}
+    if ids:
+        rows = db.session.execute(select(Voucher.batch_id, Voucher.state, func.count(Voucher.id))
+                                  .where(Voucher.batch_id.in_(ids)).group_by(Voucher.batch_id, Voucher.state))
+        for batch_id, state, number in rows:
+            counts[batch_id][state] = number
+    items = [BatchSummary(batch, counts[batch.id]) for batch in found.items]
+    return Page(items, found.total, found.page, found.page_size)
+
+
+def summary_of(batch: VoucherBatch) -> BatchSummary:
+    """One batch with its vouchers counted per state."""
+    counts = dict.fromkeys(STATES, 0)
+    for state, number in db.session.execute(select(Voucher.state, func.count(Voucher.id))
+                                            .where(Voucher.batch_id == batch.id).group_by(Voucher.state)):
+        counts[state] = number
+    return BatchSummary(batch, counts)
+
+
+def list_vouchers(
+    actor: User, *, router_id: int | None = None, batch_id: int | None = None, state: str | None = None,
+    search: str | None = None, page: int = 1, page_size: int = 50,
+) -> Page[Voucher]:
+    """The actor's vouchers, narrowed by router, batch, state and code substring.
+
+    :raises NotFound: when the router or batch is not the actor's.
+    :raises Invalid: for an unknown state.
+    """
+    statement = select(Voucher).join(Router, Voucher.router_id == Router.id).where(Router.user_id == actor.id)
+    if router_id is not None:
+        statement = statement.where(Voucher.router_id == get_router(actor, router_id).id)
+    if batch_id is not None:
+        statement = statement.where(Voucher.batch_id == _owned_batch(actor, batch_id).id)
+    if state:
+        if state not in STATES:
+            raise Invalid("Unknown voucher state", fields={"state": ", ".join(STATES)})
+        statement = statement.where(Voucher.state == state)
+    if search:
+        statement = statement.where(Voucher.code.contains(search.strip().upper(), autoescape=True))
+    return paginate(statement.order_by(Voucher.id), page, page_size)
+
+
+def remove_from_router(client: Any, vouchers: Iterable[Voucher], action: str) -> int:
+    """Kick the sessions of ``vouchers`` and remove (or disable) their router users; return how many."""
+    wanted = {voucher.code: voucher for voucher in vouchers}
+    if not wanted:
+        return 0
+    for session in client.print(ACTIVE_PATH, proplist=[".id", "user"]):
+        if session.get("user") in wanted:
+            client.remove(ACTIVE_PATH, session[".id"])
+    done = 0
+    users = {row.get("name", ""): row for row in client.print(USER_PATH, proplist=[".id", "name", "disabled"])}
+    for code, voucher in wanted.items():
+        row = users.get(code)
+        if row is not None:
+            if action == "disable":
+                if row.get("disabled") != "true":
+                    client.set(USER_PATH, row[".id"], {"disabled": "true"})
+            else:
+                client.remove(USER_PATH, row[".id"])
+        voucher.on_router = False
+        done += 1
+    return done
+
+
+def revoke(actor: User, voucher_id: int, *, ip_address: str | None = None, now: datetime | None = None) -> Voucher:
+    """Withdraw an unused or active voucher: its session is kicked and its router user removed.
+
+    When the router cannot be reached the voucher is revoked anyway and the next sync cleans the router.
+
+    :raises NotFound: when the voucher is not the actor's.
+    :raises Conflict: when it already expired or was revoked.
+    """
+    voucher = get_voucher(actor, voucher_id)
+    if voucher.state not in ("unused", "active"):
+        raise Conflict(f"Voucher {voucher.code} is already {voucher.state}")
+    router = voucher.batch.router
+    voucher.state, voucher.ended_at = "revoked", now or utcnow()
+    error = None
+    try:
+        with gateway.connect(router) as client:
+            remove_from_router(client, [voucher], "remove")
+    except (*_OFFLINE, RouterRejected) as exc:
+        error = exc.message
+    audit.record(actor, "voucher.revoke", f"Voucher {voucher.code} revoked on {router.name}", router_id=router.id,
+                 details={"voucher_id": voucher.id, "router_updated": error is None}, ip_address=ip_address,
+                 commit=False)
+    db.session.commit()
+    return voucher
+
+
+def vouchers_csv(actor: User, *, router_id: int | None = None, batch_id: int | None = None,
+                 state: str | None = None) -> str:
+    """The vouchers as CSV (code, password, package, price, state, times), for spreadsheets and resellers.
+
+    :raises NotFound: when the router or batch is not the actor's.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code", "password", "package", "price", "currency", "validity", "batch", "state",
+                     "created_at", "activated_at", "expires_at", "ended_at"])
+    page_number = 1
+    currency = currency_for(actor.id)
+    while True:
+        page = list_vouchers(actor, router_id=router_id, batch_id=batch_id, state=state, page=page_number,
+                             page_size=200)
+        for v in page.items:
+            writer.writerow([_cell(v.code), _cell(v.password), _cell(v.package.name), f"{v.package.price:.2f}",
+                             currency, duration_display(v.package.duration_hours), v.batch_id, v.state,
+                             isoformat_z(v.created_at), isoformat_z(v.activated_at), isoformat_z(v.expires_at),
+                             isoformat_z(v.ended_at)])
+        if not page.has_next:
+            return out.getvalue()
+        page_number += 1
+
+
+def _cell(text: str) -> str:
+    # A spreadsheet runs a cell starting with = + - @ as a formula; package names are owner-typed text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def login_url(dns_name: str, username: str, password: str) -> str:
+    """The hotspot's auto-login address for a voucher (what its QR code encodes)."""
+    return f"http://{dns_name}/login?" + urlencode({"username": username, "password": password})
+
+
+def qr_svg(data: str) -> str:
+    """An inline SVG QR code (no fixed size: CSS sizes it) for ``data``."""
+    return segno.make(data, error="m").svg_inline(omitsize=True, border=2, dark="#000")
+
+
+def print_sheet(actor: User, batch_id: int, include_used: bool = False) -> PrintSheet:
+    """A batch ready to print: hotspot name, package, price, validity and per voucher its code and QR code.
+
+    Only unused vouchers are printed unless ``include_used``.
+
+    :raises NotFound: when the batch is not the actor's.
+    """
+    batch = _owned_batch(actor, batch_id)
+    router = batch.router
+    site = site_of(router)
+    package = batch.package
+    dns_name = site.dns_name or router.host
+    statement = select(Voucher).where(Voucher.batch_id == batch.id)
+    if not include_used:
+        statement = statement.where(Voucher.state == "unused")
+    printed = []
+    for voucher in db.session.scalars(statement.order_by(Voucher.id)):
+        url = login_url(dns_name, voucher.code, voucher.password)
+        printed.append(PrintedVoucher(voucher.code, voucher.password, url, qr_svg(url)))
+    return PrintSheet(
+        batch=batch, package=package, hotspot_name=site.display_name or router.name, dns_name=dns_name,
+        price=money(package.price, currency_for(router.user_id)), validity=duration_display(package.duration_hours),
+        speed=f"{package.download_speed_mbps} Mbps / {package.upload_speed_mbps} Mbps", mode=batch.mode,
+        vouchers=printed,
+    )
+
+
+def router_users(client: Any) -> dict[str, Row]:
+    """The router's hotspot users by name (the fields activation needs)."""
+    rows = client.print(USER_PATH, proplist=[".id", "name", "uptime", "bytes-in", "bytes-out", "disabled", "comment"])
+    return {row.get("name", ""): row for row in rows}
