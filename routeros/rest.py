@@ -156,6 +156,7 @@ class _RouterAdapter(HTTPAdapter):
         super().__init__(pool_connections=1, pool_maxsize=1, max_retries=0)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Create urllib3's pool manager with this driver's deadline-aware connection classes."""
         super().init_poolmanager(*args, **kwargs)
         insecure = self._config.verify is False and self._config.fingerprint is None
         self.poolmanager.pool_classes_by_scheme = {
@@ -167,6 +168,7 @@ class _RouterAdapter(HTTPAdapter):
         return "CERT_NONE" if self._config.fingerprint or self._config.verify is False else "CERT_REQUIRED"
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """Keep the pool's certificate settings to this config's trust choice."""
         # requests would point the pool at certifi's bundle here; trust lives in our context alone.
         conn.cert_reqs = self._cert_reqs()
         conn.ca_certs = None
@@ -175,6 +177,7 @@ class _RouterAdapter(HTTPAdapter):
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
     ) -> Any:
+        """urllib3 pool settings: this config's TLS context, and the fingerprint pin if any."""
         host_params, base_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         pool_kwargs: dict[str, Any] = dict(base_kwargs)
         pool_kwargs.pop("ca_certs", None)
