@@ -62,13 +62,6 @@ class Deadline:
             raise self.timeout_error()
         return left
 
-    @classmethod
-    def until(cls, expires: float, what: str = "the router") -> Deadline:
-        """A deadline at the monotonic time ``expires``."""
-        deadline = cls(expires - time.monotonic(), what)
-        deadline.expires = expires
-        return deadline
-
     def timeout_error(self) -> RouterTimeout:
         """The error to raise when this deadline passes."""
         return RouterTimeout(f"{self.what} did not answer within {self.seconds:g} s")

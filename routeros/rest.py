@@ -46,17 +46,17 @@ from routeros.errors import (
 from routeros.protocol import api_text
 from routeros.values import Row, normalise_row
 
-#: Monotonic time by which the current thread's REST call must end (``None`` outside a call).
-_call_expires: ContextVar[float | None] = ContextVar("routeros_rest_call_expires", default=None)
+#: The deadline of the REST call running in this thread (``None`` outside a call).
+_call_deadline: ContextVar[Deadline | None] = ContextVar("routeros_rest_call_deadline", default=None)
 
 _PERMISSION_MARKERS = ("not enough permissions", "permission denied", "access denied")
 
 
 def _time_left() -> float | None:
-    expires = _call_expires.get()
-    if expires is None:
+    deadline = _call_deadline.get()
+    if deadline is None:
         return None
-    left = expires - time.monotonic()
+    left = deadline.expires - time.monotonic()
     if left <= 0:
         raise TimeoutError("the call's deadline passed")
     return left
@@ -107,11 +107,11 @@ def _connect_within_call(host: str, port: int, connect_timeout: object) -> socke
     urllib3's own connect resolves the name with an unbounded ``getaddrinfo``; this one does not,
     and raises the driver's typed errors directly.
     """
-    expires = _call_expires.get()
-    if expires is None:
+    deadline = _call_deadline.get()
+    if deadline is None:
         return None
     limit = connect_timeout if isinstance(connect_timeout, int | float) else None
-    return open_socket(host, port, Deadline.until(expires, f"{host}:{port}"), limit)
+    return open_socket(host, port, deadline, limit)
 
 
 class _DeadlineHTTPConnection(HTTPConnection):
@@ -277,7 +277,7 @@ class RestClient(Client):
             url += "/" + quote(item, safe="*")
         left = deadline.remaining()
         connect = min(left, self.config.connect_timeout) if self.config.connect_timeout else left
-        token = _call_expires.set(deadline.expires)
+        token = _call_deadline.set(deadline)
         try:
             response = self.session.request(
                 method, url, json=json, timeout=(connect, left), allow_redirects=False
@@ -291,7 +291,7 @@ class RestClient(Client):
             # Raised while preparing the request (a host or header requests cannot encode).
             raise InvalidRequest(f"cannot build the request to {self.config.where}: {exc}") from None
         finally:
-            _call_expires.reset(token)
+            _call_deadline.reset(token)
         return self._decode(response, content)
 
     def _tls_message(self, exc: BaseException) -> str:
