@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD, make_config
 from webapp import create_app
-from webapp.services import accounts
+from webapp.services import accounts, gateway
 
 CHROMIUM = os.environ.get("ROUTERDECK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,6 +61,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+        gateway.close_pool()
 
 
 @pytest.fixture(scope="session")

@@ -45,10 +45,10 @@ def router_config(router: Router, timeout: float | None = None) -> RouterConfig:
     )
 
 
-def translate(exc: ros.RouterOSError, timeout: float) -> ServiceError:
+def translate(exc: ros.RouterOSError) -> ServiceError:
     """Map a driver error onto the service error (and HTTP status) both faces answer with."""
     if isinstance(exc, ros.RouterTimeout):
-        return RouterTimeout(f"Router did not answer within {timeout:g}s: {exc.message}")
+        return RouterTimeout(exc.message)
     if isinstance(exc, ros.InvalidRequest):
         return Invalid(exc.message)
     if isinstance(exc, ros.CommandRejected | ros.PermissionDenied):
@@ -73,7 +73,7 @@ def connect(router: Router, *, pooled: bool = True, timeout: float | None = None
             with open_client(config) as client:
                 yield client
     except ros.RouterOSError as exc:
-        raise translate(exc, config.timeout) from exc
+        raise translate(exc) from exc
 
 
 def close_pool() -> None:

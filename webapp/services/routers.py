@@ -133,9 +133,9 @@ def _validate(values_in: dict[str, Any], *, creating: bool) -> dict[str, Any]:
             errors["host"] = "an IP address or a DNS name"
         clean["host"] = host
     if "port" in values_in or creating:
-        port = values_in.get("port", 80)
-        if port is None and not creating:
-            port = 80
+        port = values_in.get("port")
+        if port is None:
+            port = default_port(values_in.get("protocol") or "auto", bool(values_in.get("use_https")))
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             errors["port"] = "a port number 1-65535"
         clean["port"] = port
@@ -165,6 +165,15 @@ def _validate(values_in: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     if errors:
         raise Invalid("Invalid router: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), fields=errors)
     return clean
+
+
+def default_port(protocol: str, use_https: bool) -> int:
+    """The port a router listens on for ``protocol`` when none is given (the contract's default is 80)."""
+    if protocol == "api":
+        return 8728
+    if protocol == "api-ssl":
+        return 8729
+    return 443 if use_https else 80
 
 
 def _valid_host(host: str) -> bool:
