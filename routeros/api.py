@@ -197,10 +197,14 @@ class ApiClient(Client):
         rows = self._print(path, [f"?.id={new_id}"], None, deadline)
         return rows[0] if rows else {".id": new_id}
 
-    def _set(self, path: str, item_id: str, data: Mapping[str, object], deadline: Deadline) -> Row:
-        self._talk([command_word(path + "/set"), f"=.id={item_id}", *_attribute_words(data)], deadline)
-        rows = self._print(path, [f"?.id={item_id}"], None, deadline)
-        return rows[0] if rows else {".id": item_id}
+    def _set(self, path: str, item_id: str | None, data: Mapping[str, object], deadline: Deadline) -> Row:
+        target = [] if item_id is None else [f"=.id={item_id}"]
+        self._talk([command_word(path + "/set"), *target, *_attribute_words(data)], deadline)
+        query = [] if item_id is None else [f"?.id={item_id}"]
+        rows = self._print(path, query, None, deadline)
+        if rows:
+            return rows[0]
+        return {} if item_id is None else {".id": item_id}
 
     def _remove(self, path: str, item_id: str, deadline: Deadline) -> None:
         self._talk([command_word(path + "/remove"), f"=.id={item_id}"], deadline)

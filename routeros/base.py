@@ -91,8 +91,8 @@ class Client(ABC):
         """Create an item and return it as the router shows it."""
 
     @abstractmethod
-    def _set(self, path: str, item_id: str, data: Mapping[str, object], deadline: Deadline) -> Row:
-        """Change an item (by internal id) and return it as the router shows it."""
+    def _set(self, path: str, item_id: str | None, data: Mapping[str, object], deadline: Deadline) -> Row:
+        """Change an item (by internal id; ``None`` for a single-item menu) and return it as shown."""
 
     @abstractmethod
     def _remove(self, path: str, item_id: str, deadline: Deadline) -> None:
@@ -131,14 +131,19 @@ class Client(ABC):
         """
         return self._add(clean_path(path), data, self._deadline(timeout))
 
-    def set(self, path: str, item: str, data: Mapping[str, object], *, timeout: float | None = None) -> Row:
+    def set(
+        self, path: str, item: str | None, data: Mapping[str, object], *, timeout: float | None = None
+    ) -> Row:
         """Change the item with internal id (``*1``) or name ``item``; return the updated row.
+
+        ``item`` is ``None`` for single-item menus such as ``system/identity``.
 
         :raises RouterOSError: any error of the tree.
         """
         menu = clean_path(path)
         deadline = self._deadline(timeout)
-        return self._set(menu, self._resolve_id(menu, item, deadline), data, deadline)
+        item_id = None if item is None else self._resolve_id(menu, item, deadline)
+        return self._set(menu, item_id, data, deadline)
 
     def remove(self, path: str, item: str, *, timeout: float | None = None) -> None:
         """Delete the item with internal id (``*1``) or name ``item``.
@@ -192,22 +197,26 @@ class Client(ABC):
         if verb == "POST" and action == "add" and menu:
             return [self._add(menu, body, deadline)]
         if verb in ("PUT", "PATCH") and action == "set" and menu:
-            item = self._pop_item(body, params, "set")
-            return [self._set(menu, self._resolve_id(menu, item, deadline), body, deadline)]
+            # No item is fine: single-item menus (system/identity, ip/dns...) are set as a whole.
+            item = self._pop_item(body, params)
+            item_id = None if item is None else self._resolve_id(menu, item, deadline)
+            return [self._set(menu, item_id, body, deadline)]
         if verb == "DELETE" and action == "remove" and menu:
-            item = self._pop_item(body, params, "remove")
+            item = self._pop_item(body, params)
+            if item is None:
+                raise InvalidRequest("remove needs the item: give '.id' (or 'numbers') in data")
             self._remove(menu, self._resolve_id(menu, item, deadline), deadline)
             return []
         return self._call(path, body or params, deadline)
 
     @staticmethod
-    def _pop_item(body: dict[str, object], params: dict[str, object], action: str) -> str:
+    def _pop_item(body: dict[str, object], params: dict[str, object]) -> str | None:
         for source in (body, params):
             for key in _ID_KEYS:
                 for spelled in (key, f"?{key}"):
                     if spelled in source and source[spelled] not in (None, ""):
                         return str(source.pop(spelled))
-        raise InvalidRequest(f"{action} needs the item: give '.id' (or 'numbers') in data")
+        return None
 
     def _resolve_id(self, menu: str, item: str, deadline: Deadline) -> str:
         """Internal ids pass through; a name is looked up so both protocols address items the same way."""

@@ -409,7 +409,11 @@ class RestClient(Client):
     def _add(self, path: str, data: Mapping[str, object], deadline: Deadline) -> Row:
         return self._row(self._request("PUT", path, deadline=deadline, json=_json_args(data)))
 
-    def _set(self, path: str, item_id: str, data: Mapping[str, object], deadline: Deadline) -> Row:
+    def _set(self, path: str, item_id: str | None, data: Mapping[str, object], deadline: Deadline) -> Row:
+        if item_id is None:
+            # A single-item menu has no id for PATCH; its console "set" is the portable spelling.
+            self._request("POST", f"{path}/set", deadline=deadline, json=_json_args(data))
+            return self._row(self._request("GET", path, deadline=deadline))
         return self._row(self._request("PATCH", path, deadline=deadline, json=_json_args(data), item=item_id))
 
     def _remove(self, path: str, item_id: str, deadline: Deadline) -> None:

@@ -125,7 +125,7 @@ def test_run_rejects_what_it_cannot_send(v7: Any, transport: str) -> None:
         with pytest.raises(InvalidRequest, match="method"):
             client.run("ip/pool", "FETCH")
         with pytest.raises(InvalidRequest, match=r"\.id"):
-            client.run("ip/pool/set", "PUT", data={"comment": "no id"})
+            client.run("ip/pool/remove", "DELETE", data={"comment": "no id"})
         with pytest.raises(CommandRejected, match="no such item"):
             client.set("ip/pool", "no-such-pool", {"comment": "x"})
 
@@ -274,3 +274,17 @@ def test_a_client_shared_by_mistake_across_threads_stays_in_step(v7: Any) -> Non
             thread.join()
         assert results == [v7.name] * 80
         assert client.usable
+
+
+@pytest.mark.parametrize("transport", ["api", "rest"])
+def test_single_item_menus_are_set_without_an_id(v719: Any, transport: str) -> None:
+    with open_client(config_for(v719, transport)) as client:
+        try:
+            assert client.run("system/identity/set", "PUT", data={"name": f"renamed-{transport}"}) == [
+                {"name": f"renamed-{transport}"}
+            ]
+            assert client.identity() == f"renamed-{transport}"
+            assert client.set("system/identity", None, {"name": "again"}) == {"name": "again"}
+        finally:
+            client.set("system/identity", None, {"name": v719.name})
+        assert client.identity() == v719.name
