@@ -75,6 +75,14 @@ def site_of(router: Router) -> HotspotSite:
     return db.session.get(HotspotSite, router.id) or HotspotSite(router_id=router.id, expiry_action="remove")
 
 
+def get_site(actor: User, router_id: int) -> HotspotSite:
+    """The hotspot settings of the actor's router.
+
+    :raises NotFound: when the router is not the actor's.
+    """
+    return site_of(get_router(actor, router_id))
+
+
 def stored_site(router: Router) -> HotspotSite:
     """The router's hotspot site row, created in the session when missing."""
     site = db.session.get(HotspotSite, router.id)

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from webapp.blueprints.api import routers, users  # noqa: E402,F401  (routes register on import)
+from webapp.blueprints.api import hotspot, routers, users  # noqa: E402,F401  (routes register on import)
