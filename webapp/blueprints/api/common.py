@@ -11,6 +11,8 @@ from werkzeug.exceptions import UnsupportedMediaType
 from webapp.services.errors import Invalid
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+#: The largest id a SQL BIGINT primary key holds; anything bigger cannot name an object.
+MAX_ID = 2**63 - 1
 
 
 def json_body(model: type[ModelT]) -> ModelT:

@@ -8,7 +8,7 @@ from flask import Response, request
 from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
-from webapp.blueprints.api.common import json_body, json_ok
+from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
 from webapp.blueprints.api.presenters import audit_out, command_out, page_out, router_out
 from webapp.blueprints.api.schemas import (
     ExecuteCommandRequest,
@@ -176,7 +176,8 @@ def router_execute(router_id: int) -> Response:
 def _command_filters(router_id: int | None) -> CommandFilters:
     router_arg = request.args.get("router")
     if router_id is None and router_arg:
-        if not router_arg.isdigit():
+        # isdigit() lets "²" through to int(), and an id past BIGINT overflows the driver: both were 500s.
+        if not (router_arg.isascii() and router_arg.isdigit()) or int(router_arg) > MAX_ID:
             raise Invalid("router must be a router id", fields={"router": "integer"})
         router_id = int(router_arg)
     return CommandFilters(
