@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from pathlib import Path
 
 import click
@@ -75,6 +76,54 @@ def rotate_keys() -> None:
     click.echo(f"Re-encrypted {count} router password(s) with the first key.")
 
 
+@click.command("poll")
+@click.option("--once", is_flag=True, help="Poll every router once (due or not), compact metrics, and exit.")
+@click.option("--interval", type=int, default=None, help="Seconds between polls of a router (default POLL_INTERVAL).")
+@click.option("--concurrency", type=int, default=None, help="Polls in flight at once (default POLL_CONCURRENCY).")
+@with_appcontext
+def poll(once: bool, interval: int | None, concurrency: int | None) -> None:
+    """Run the fleet poller: every router every interval, metrics compacted every 5 minutes; Ctrl-C stops it."""
+    from webapp.services import metrics, poller
+    from webapp.timeutil import utcnow
+
+    app = current_app._get_current_object()
+    if interval:
+        app.config["POLL_INTERVAL"] = interval
+    if concurrency:
+        app.config["POLL_CONCURRENCY"] = concurrency
+    if once:
+        with poller.Poller.from_config() as instance:
+            report = instance.cycle(force=True)
+        metrics.compact(metrics.epoch(utcnow()))
+        click.echo(f"Polled {report.polled} router(s): {report.online} up, {report.offline} down, "
+                   f"{report.metric_rows} metric rows, {len(report.fired)} alert(s) opened, "
+                   f"{len(report.resolved)} resolved, in {report.total_seconds:.2f} s.")
+        return
+    stop = threading.Event()
+    click.echo(f"Polling every {app.config['POLL_INTERVAL']} s with up to {app.config['POLL_CONCURRENCY']} "
+               "routers at once; Ctrl-C stops.")
+
+    def report_cycle(report: poller.CycleReport) -> None:
+        click.echo(f"{utcnow():%H:%M:%S} polled {report.polled}: {report.online} up, {report.offline} down "
+                   f"({report.total_seconds:.2f} s)")
+
+    try:
+        poller.run_forever(app, stop, on_cycle=report_cycle)
+    except KeyboardInterrupt:
+        stop.set()
+        click.echo("Poller stopped.")
+
+
+def start_background_poller(app: Flask) -> threading.Event:
+    """Run the fleet loop in a daemon thread with its own app context; set the returned event to stop it."""
+    from webapp.services import poller
+
+    stop = threading.Event()
+    thread = threading.Thread(target=poller.run_forever, args=(app, stop), name="fleet-poller", daemon=True)
+    thread.start()
+    return stop
+
+
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -109,8 +158,16 @@ def demo(host: str, port: int) -> None:
             f"{r.name} ({r.protocol}{'/https' if r.use_https else ''} :{r.port})" for r in demo_routers))
         click.echo("  (a new password is printed at every start; Ctrl-C stops the demo)")
         click.echo("=" * 64)
-        # app.run() is a no-op inside the flask CLI; serve with Werkzeug directly.
-        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+        click.echo("  the fleet poller runs alongside: see Monitoring in the dashboard")
+        app = current_app._get_current_object()
+        # Short polls so the demo's graphs fill within minutes.
+        app.config["POLL_INTERVAL"] = min(int(app.config["POLL_INTERVAL"]), 15)
+        stop_polling = start_background_poller(app)
+        try:
+            # app.run() is a no-op inside the flask CLI; serve with Werkzeug directly.
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+        finally:
+            stop_polling.set()
 
 
 def init_app(app: Flask) -> None:
@@ -119,3 +176,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(rotate_keys)
     app.cli.add_command(demo)
+    app.cli.add_command(poll)

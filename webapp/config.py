@@ -34,6 +34,27 @@ class Defaults:
     # Total deadline (connect + login + reply) of one router call made while a request waits.
     ROUTER_TIMEOUT = 10.0
 
+    # Fleet monitoring (`flask --app wsgi poll`): every router every POLL_INTERVAL seconds unless it has its
+    # own interval; at most POLL_CONCURRENCY polls in flight; each poll finishes within POLL_TIMEOUT seconds.
+    POLL_INTERVAL = 60
+    POLL_CONCURRENCY = 256
+    POLL_TIMEOUT = 5.0
+    # Metric retention in seconds: raw points, 5-minute averages, hourly averages.
+    METRICS_RAW_RETENTION = 48 * 3600
+    METRICS_5M_RETENTION = 30 * 86400
+    METRICS_1H_RETENTION = 365 * 86400
+    # Alert notifications: SMTP for email channels (no SMTP_HOST = email channels stay silent), webhooks get
+    # a JSON POST; a channel tells about one router's alert kind at most once per its cooldown.
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 25
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = False
+    SMTP_SSL = False
+    SMTP_TIMEOUT = 10.0
+    ALERT_MAIL_FROM = "routerdeck@localhost"
+    WEBHOOK_TIMEOUT = 5.0
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -159,3 +159,75 @@ class CommandFilterForm(FlaskForm):
                          validate_choice=False)
     search = SearchField("Command contains", validators=[Optional(), Length(max=100)])
     page = IntegerField(default=1, validators=[Optional()])
+
+
+PACKAGE_TYPES = [SelectChoice("hourly", "Hourly (1–24 hours)"), SelectChoice("monthly", "Monthly (30 days)")]
+VOUCHER_MODES = [SelectChoice("same", "Code is username and password"), SelectChoice("pin", "Username + PIN")]
+
+
+class PackageForm(FlaskForm):
+    """Create or edit a hotspot package; the package service checks ranges and uniqueness."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    package_type = SelectField("Type", choices=PACKAGE_TYPES, default="hourly")
+    duration_hours = IntegerField("Duration (hours)", validators=[Optional()])
+    price = StringField("Price", validators=[DataRequired(), Length(max=16)])
+    download_speed_mbps = IntegerField("Download (Mbps)", validators=[DataRequired(message="Required.")])
+    upload_speed_mbps = IntegerField("Upload (Mbps)", validators=[DataRequired(message="Required.")])
+    shared_users = IntegerField("Devices at once", default=1, validators=[Optional()])
+    description = StringField("Description", validators=[Optional(), Length(max=1000)])
+    is_active = BooleanField("On sale", default=True)
+
+    def package_data(self) -> dict[str, Any]:
+        """The fields as the package service takes them."""
+        return {
+            "name": self.name.data or "",
+            "package_type": self.package_type.data or "hourly",
+            "duration_hours": self.duration_hours.data,
+            "price": (self.price.data or "").strip(),
+            "download_speed_mbps": self.download_speed_mbps.data,
+            "upload_speed_mbps": self.upload_speed_mbps.data,
+            "shared_users": self.shared_users.data if self.shared_users.data is not None else 1,
+            "description": self.description.data or "",
+            "is_active": bool(self.is_active.data),
+        }
+
+
+class VoucherBatchForm(FlaskForm):
+    """Generate a batch of vouchers for one package."""
+
+    package_id = SelectField("Package", coerce=int, validate_choice=False)
+    count = IntegerField("How many", default=10, validators=[DataRequired(), NumberRange(min=1, max=1000)])
+    code_length = IntegerField("Code length", default=8, validators=[DataRequired(), NumberRange(min=4, max=16)])
+    mode = SelectField("Login", choices=VOUCHER_MODES, default="same")
+    prefix = StringField("Prefix (optional)", validators=[Optional(), Length(max=6)])
+    pin_length = IntegerField("PIN length", default=6, validators=[Optional(), NumberRange(min=4, max=8)])
+
+
+class HotspotSiteForm(FlaskForm):
+    """What voucher sheets print and what expiry does on the router."""
+
+    display_name = StringField("Hotspot name on vouchers", validators=[Optional(), Length(max=100)])
+    dns_name = StringField("Login DNS name (QR codes)", validators=[Optional(), Length(max=255)])
+    expiry_action = SelectField("When a voucher expires",
+                                choices=[SelectChoice("remove", "Remove the router user"),
+                                         SelectChoice("disable", "Disable the router user")], default="remove")
+
+
+class HotspotOwnerForm(FlaskForm):
+    """The owner's currency and the time zone sales days are counted in."""
+
+    currency = StringField("Currency", validators=[DataRequired(), Length(min=3, max=3)])
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+
+
+class SalesFilterForm(FlaskForm):
+    """Query-string filters of the sales page (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    period = SelectField("Period", choices=[SelectChoice("daily", "Daily (30 days)"),
+                                            SelectChoice("monthly", "Monthly (12 months)")], default="daily",
+                         validate_choice=False)
+    router = SelectField("Router", coerce=str, validate_choice=False, default="")

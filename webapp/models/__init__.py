@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from webapp.models.core import ApiKey, AuditEvent, CommandRun, Router, TokenSession, User
 from webapp.models.hotspot import HotspotSettings, HotspotSite, Package, Sale, Voucher, VoucherBatch
+from webapp.models.monitoring import (Alert, AlertRule, CompactionMark, MetricPoint, MetricRollup, MonitoredInterface,
+                                      MonitorEvent, Notification, NotificationChannel, PollState)
 
 __all__ = [
     "ApiKey",
@@ -22,3 +24,5 @@ __all__ = [
     "Voucher",
     "VoucherBatch",
 ]
+__all__ += ["Alert", "AlertRule", "CompactionMark", "MetricPoint", "MetricRollup", "MonitorEvent", "MonitoredInterface",
+            "Notification", "NotificationChannel", "PollState"]

@@ -18,4 +18,4 @@ def _reject_impossible_ids(_endpoint: str | None, values: dict[str, Any] | None)
     if values and any(isinstance(value, int) and value > MAX_ID for value in values.values()):
         raise NotFound()
 
-from webapp.blueprints.api import hotspot, routers, users  # noqa: E402,F401  (routes register on import)
+from webapp.blueprints.api import hotspot, monitoring, routers, users  # noqa: E402,F401  (routes register on import)

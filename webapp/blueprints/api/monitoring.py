@@ -1,0 +1,396 @@
+"""Fleet monitoring over JSON: metrics (and CSV), interfaces, alerts (LibreNMS-style ack), rules, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, request
+from flask_jwt_extended import current_user, jwt_required
+from pydantic import BaseModel, ConfigDict, Field
+
+from webapp.blueprints.api import bp
+from webapp.blueprints.api.common import json_body, json_ok
+from webapp.blueprints.api.presenters import page_out
+from webapp.models import Alert, AlertRule, MonitoredInterface, MonitorEvent, NotificationChannel
+from webapp.services import alerts, interfaces, metrics, notify, poller
+from webapp.services.alerts import AlertFilters
+from webapp.services.errors import Invalid
+from webapp.services.interfaces import InterfaceFilters
+from webapp.services.pagination import page_numbers
+from webapp.services.routers import get_router
+from webapp.timeutil import isoformat_z, utcnow
+
+RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
+
+
+def time_arg(name: str, raw: str | None) -> int | None:
+    """``from``/``to`` as Unix seconds or ISO-8601 (UTC when no offset is given).
+
+    :raises Invalid: for anything else.
+    """
+    if raw is None or raw == "":
+        return None
+    if raw.lstrip("-").isdigit():
+        return int(raw)
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(
+            f"{name} must be Unix seconds or ISO-8601", fields={name: "Unix seconds or ISO-8601"}
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def series_window(args: Any, now: int) -> tuple[int, int, int | None]:
+    """The (start, end, step) asked for: ``range=`` or ``from``/``to``, by default the last 24 h.
+
+    :raises Invalid: for an unknown range or a bad time or step.
+    """
+    end = time_arg("to", args.get("to")) or now
+    chosen = args.get("range")
+    if chosen:
+        if chosen not in RANGES:
+            raise Invalid(f"range must be one of {', '.join(RANGES)}", fields={"range": "unknown"})
+        start = end - RANGES[chosen]
+    else:
+        start = time_arg("from", args.get("from")) or end - RANGES["24h"]
+    raw_step = args.get("step")
+    try:
+        step = int(raw_step) if raw_step not in (None, "") else None
+    except ValueError:
+        raise Invalid("step must be whole seconds", fields={"step": "whole seconds"}) from None
+    return start, end, step
+
+
+def series_out(result: metrics.Series) -> dict[str, Any]:
+    """A series as JSON: points are ``[ts, avg, min, max]``."""
+    return {
+        "router_id": result.router_id,
+        "name": result.name,
+        "interface": result.subject or None,
+        "unit": result.unit,
+        "from": result.start,
+        "to": result.end,
+        "step": result.step,
+        "source": result.source,
+        "rows_read": result.rows_read,
+        "points": [
+            [ts, round(avg, 4), round(low, 4), round(high, 4)] for ts, avg, low, high in result.points
+        ],
+    }
+
+
+def interface_out(interface: MonitoredInterface) -> dict[str, Any]:
+    """One interface as last polled."""
+    return {
+        "name": interface.name,
+        "id": interface.ros_id,
+        "type": interface.type,
+        "mac_address": interface.mac_address,
+        "comment": interface.comment,
+        "running": interface.running,
+        "disabled": interface.disabled,
+        "rx_bps": interface.rx_bps,
+        "tx_bps": interface.tx_bps,
+        "rx_bytes": int(interface.rx_counter) if interface.rx_counter else None,
+        "tx_bytes": int(interface.tx_counter) if interface.tx_counter else None,
+        "down_since": isoformat_z(interface.down_since),
+        "last_seen": isoformat_z(interface.last_seen),
+    }
+
+
+def alert_out(alert: Alert) -> dict[str, Any]:
+    """One alert."""
+    return {
+        "id": alert.id,
+        "router_id": alert.router_id,
+        "router_name": alert.router.name,
+        "kind": alert.kind,
+        "interface": alert.subject or None,
+        "state": alert.state,
+        "severity": alert.severity,
+        "message": alert.message,
+        "value": alert.value,
+        "note": alert.note,
+        "started_at": isoformat_z(alert.started_at),
+        "acknowledged_at": isoformat_z(alert.acknowledged_at),
+        "resolved_at": isoformat_z(alert.resolved_at),
+    }
+
+
+def rule_out(rule: AlertRule) -> dict[str, Any]:
+    """One rule override."""
+    return {
+        "id": rule.id,
+        "router_id": rule.router_id,
+        "kind": rule.kind,
+        "threshold": rule.threshold,
+        "duration_minutes": rule.duration_minutes,
+        "enabled": rule.enabled,
+    }
+
+
+def event_out(event: MonitorEvent) -> dict[str, Any]:
+    """One event log line."""
+    return {
+        "id": event.id,
+        "router_id": event.router_id,
+        "kind": event.kind,
+        "message": event.message,
+        "details": event.details or {},
+        "created_at": isoformat_z(event.created_at),
+    }
+
+
+def channel_out(channel: NotificationChannel) -> dict[str, Any]:
+    """One notification channel."""
+    return {
+        "id": channel.id,
+        "kind": channel.kind,
+        "target": channel.target,
+        "cooldown_minutes": channel.cooldown_minutes,
+        "enabled": channel.enabled,
+    }
+
+
+def _flag(name: str) -> bool | None:
+    raw = (request.args.get(name) or "").lower()
+    if raw == "":
+        return None
+    if raw in {"true", "1", "yes"}:
+        return True
+    if raw in {"false", "0", "no"}:
+        return False
+    raise Invalid(f"{name} must be true or false", fields={name: "true or false"})
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be a whole number", fields={name: "whole number"}) from None
+
+
+@bp.get("/routers/<int:router_id>/metrics/")
+@jwt_required()
+def router_metrics(router_id: int) -> Response:
+    now = metrics.epoch(utcnow())
+    start, end, step = series_window(request.args, now)
+    result = metrics.series(
+        current_user,
+        router_id,
+        request.args.get("name") or "cpu",
+        start=start,
+        end=end,
+        now=now,
+        subject=request.args.get("interface") or "",
+        step=step,
+    )
+    if request.args.get("format") == "csv":
+        response = Response(metrics.series_csv(result), mimetype="text/csv")
+        suffix = f"-{result.subject}" if result.subject else ""
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="router-{router_id}-{result.name}{suffix}.csv"'
+        )
+        return response
+    return json_ok(series_out(result))
+
+
+@bp.get("/routers/<int:router_id>/interfaces/")
+@jwt_required()
+def router_interfaces(router_id: int) -> Response:
+    filters = InterfaceFilters(
+        type=request.args.get("type") or None,
+        running=_flag("running"),
+        disabled=_flag("disabled"),
+        search=request.args.get("search") or None,
+        ordering=request.args.get("ordering") or "name",
+    )
+    number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
+    page = interfaces.page_of_interfaces(current_user, router_id, filters, number, size)
+    return json_ok(page_out(page, [interface_out(i) for i in page.items]))
+
+
+class InterfaceChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    disabled: bool
+
+
+@bp.put("/routers/<int:router_id>/interfaces/<name>/")
+@jwt_required()
+def router_interface_update(router_id: int, name: str) -> Response:
+    body = json_body(InterfaceChange)
+    interface = interfaces.set_disabled(
+        current_user, router_id, name, body.disabled, utcnow(), request.remote_addr
+    )
+    return json_ok(interface_out(interface))
+
+
+@bp.get("/routers/<int:router_id>/events/")
+@jwt_required()
+def router_events(router_id: int) -> Response:
+    number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
+    page = alerts.page_of_events(current_user, router_id, request.args.get("kind") or None, number, size)
+    return json_ok(page_out(page, [event_out(e) for e in page.items]))
+
+
+class PollSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    poll_interval: int | None = Field(default=None, ge=10, le=86400)
+
+
+@bp.put("/routers/<int:router_id>/monitoring/")
+@jwt_required()
+def router_poll_settings(router_id: int) -> Response:
+    body = json_body(PollSettings)
+    state = poller.set_interval(get_router(current_user, router_id), body.poll_interval)
+    return json_ok(
+        {
+            "router_id": router_id,
+            "poll_interval": state.interval_seconds,
+            "next_poll_at": isoformat_z(state.next_poll_at),
+        }
+    )
+
+
+@bp.get("/monitoring/overview/")
+@jwt_required()
+def fleet_overview() -> Response:
+    overview = poller.fleet_overview(current_user)
+    return json_ok(
+        {
+            "routers": {
+                "total": overview.total,
+                "up": overview.up,
+                "down": overview.down,
+                "unknown": overview.unknown,
+            },
+            "open_alerts": overview.open_alerts,
+            "busiest": [
+                {"router_id": r.id, "name": r.name, "cpu_load": s.cpu_load, "memory_used": s.memory_used_pct}
+                for r, s in overview.busiest
+            ],
+            "down": [
+                {
+                    "router_id": r.id,
+                    "name": r.name,
+                    "reason": r.last_error,
+                    "down_since": isoformat_z(s.down_since if s else None),
+                }
+                for r, s in overview.down_routers
+            ],
+        }
+    )
+
+
+@bp.get("/alerts/")
+@jwt_required()
+def alert_list() -> Response:
+    filters = AlertFilters(
+        state=request.args.get("state") or None,
+        router_id=_int_arg("router_id"),
+        kind=request.args.get("kind") or None,
+        severity=request.args.get("severity") or None,
+        search=request.args.get("search") or None,
+    )
+    number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
+    page = alerts.page_of_alerts(current_user, filters, number, size)
+    return json_ok(page_out(page, [alert_out(a) for a in page.items]))
+
+
+@bp.get("/alerts/<int:alert_id>/")
+@jwt_required()
+def alert_detail(alert_id: int) -> Response:
+    return json_ok(alert_out(alerts.get_alert(current_user, alert_id)))
+
+
+class AlertAck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: str = "acknowledged"
+    note: str | None = Field(default=None, max_length=500)
+
+
+@bp.put("/alerts/<int:alert_id>/")
+@jwt_required()
+def alert_ack(alert_id: int) -> Response:
+    # LibreNMS acknowledges with a bare PUT; a JSON body may carry a note.
+    body = json_body(AlertAck) if request.content_length else AlertAck()
+    if body.state != "acknowledged":
+        raise Invalid(
+            "only acknowledging is possible; alerts resolve when their condition clears",
+            fields={"state": "acknowledged"},
+        )
+    return json_ok(alert_out(alerts.acknowledge(current_user, alert_id, utcnow(), body.note)))
+
+
+@bp.get("/alert-rules/")
+@jwt_required()
+def rule_list() -> Response:
+    overrides = alerts.list_rules(current_user, _int_arg("router_id"))
+    defaults = [
+        {
+            "kind": d.kind,
+            "threshold": d.threshold,
+            "duration_minutes": d.duration_minutes,
+            "severity": d.severity,
+            "description": d.label,
+        }
+        for d in alerts.DEFAULT_RULES.values()
+    ]
+    return json_ok({"defaults": defaults, "results": [rule_out(r) for r in overrides]})
+
+
+class RuleBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    router_id: int | None = None
+    threshold: float | None = None
+    duration_minutes: int | None = None
+    enabled: bool = True
+
+
+@bp.post("/alert-rules/")
+@jwt_required()
+def rule_save() -> Response:
+    body = json_body(RuleBody).model_dump(exclude_none=True)
+    return json_ok(rule_out(alerts.save_rule(current_user, body)), 201)
+
+
+@bp.delete("/alert-rules/<int:rule_id>/")
+@jwt_required()
+def rule_delete(rule_id: int) -> Response:
+    alerts.delete_rule(current_user, rule_id)
+    return Response(status=204)
+
+
+@bp.get("/notification-channels/")
+@jwt_required()
+def channel_list() -> Response:
+    return json_ok([channel_out(c) for c in notify.list_channels(current_user)])
+
+
+class ChannelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    target: str = Field(max_length=500)
+    cooldown_minutes: int = 30
+    enabled: bool = True
+
+
+@bp.post("/notification-channels/")
+@jwt_required()
+def channel_create() -> Response:
+    return json_ok(channel_out(notify.create_channel(current_user, json_body(ChannelBody).model_dump())), 201)
+
+
+@bp.delete("/notification-channels/<int:channel_id>/")
+@jwt_required()
+def channel_delete(channel_id: int) -> Response:
+    notify.delete_channel(current_user, channel_id)
+    return Response(status=204)

@@ -1,0 +1,404 @@
+"""Dashboard pages for the hotspot business: package catalog, drift, voucher batches and print sheets,
+sessions, sales. Same services as the JSON API; forms that fail validation answer 422 with their fragment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.blueprints.dashboard import bp
+from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
+from webapp.models import Package, Router
+from webapp.services import hotspot_settings, hotspot_sync, packages, routers, sales, vouchers
+from webapp.services.errors import Conflict, Invalid, RouterRejected, RouterTimeout, RouterUnreachable, ServiceError
+from webapp.services.hotspot_settings import money
+from webapp.services.pagination import page_numbers
+from webapp.services.routers import RouterFilters
+from webapp.timeutil import utcnow
+
+LAYOUTS = {"a4": "A4 sheet", "80mm": "80 mm thermal", "58mm": "58 mm thermal"}
+_ROUTER_DOWN = (RouterUnreachable, RouterTimeout, RouterRejected)
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _navigate(target: str) -> Response:
+    """``HX-Redirect`` for htmx (a 303 would be swapped in), else a 303."""
+    if _is_htmx():
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = target
+    else:
+        response = redirect(target, code=303)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def _apply(form: Any, error: ServiceError) -> None:
+    leftover = []
+    for name, message in error.fields.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            leftover.append(message)
+    if leftover or not error.fields:
+        form.form_errors.append(error.message if not leftover else " ".join(leftover))
+
+
+def _money(amount: Any, currency: str) -> str:
+    return money(amount, currency)
+
+
+def _currency() -> str:
+    return hotspot_settings.currency_for(current_user.id)
+
+
+def _mbps(package: Package) -> str:
+    return f"{package.download_speed_mbps} Mbps down · {package.upload_speed_mbps} Mbps up"
+
+
+def _common(router: Router) -> dict[str, Any]:
+    return {"router": router, "currency": _currency(), "money": _money, "duration_display": packages.duration_display,
+            "speeds": _mbps, "site": hotspot_settings.site_of(router)}
+
+
+@bp.get("/hotspot")
+def hotspot_home():  # type: ignore[no-untyped-def]
+    owned = routers.all_routers(current_user, RouterFilters())
+    settings = hotspot_settings.owner_settings(current_user.id)
+    form = HotspotOwnerForm(formdata=None, currency=settings.currency, timezone=settings.timezone)
+    today = sales.report(current_user, period="daily", now=utcnow())
+    return render_template("hotspot/home.html", routers=owned, owner_form=form, report=today, saved=False)
+
+
+@bp.post("/hotspot/settings")
+def hotspot_owner_settings():  # type: ignore[no-untyped-def]
+    form = HotspotOwnerForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            hotspot_settings.update_owner_settings(current_user, {"currency": form.currency.data,
+                                                                  "timezone": form.timezone.data},
+                                                   request.remote_addr)
+        except Invalid as error:
+            _apply(form, error)
+            status = 422
+    else:
+        status = 422
+    return render_template("hotspot/_owner_form.html", owner_form=form, saved=status == 200), status
+
+
+def _catalog(router: Router, form: PackageForm | None = None, preview: Any = None) -> dict[str, Any]:
+    _, found = packages.list_packages(current_user, router.id, include_inactive=True)
+    return {**_common(router), "packages": found, "form": form or PackageForm(formdata=None), "preview": preview,
+            "package": None}
+
+
+@bp.get("/routers/<int:router_id>/packages")
+def hotspot_packages(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    return render_template("hotspot/packages.html", **_catalog(router))
+
+
+@bp.post("/routers/<int:router_id>/packages")
+def hotspot_package_create(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    form = PackageForm()
+    preview = None
+    if form.validate_on_submit():
+        dry_run = request.form.get("action") == "preview"
+        try:
+            change = packages.create_package(current_user, router.id, form.package_data(), dry_run=dry_run,
+                                             ip_address=request.remote_addr)
+        except Invalid as error:
+            _apply(form, error)
+        else:
+            if dry_run:
+                preview = change
+                return render_template("hotspot/_package_form.html", **{**_catalog(router, form, preview)})
+            assert change.package is not None
+            if change.synced:
+                flash(f'Package "{change.package.name}" created and added to the router.', "success")
+            else:
+                flash(f'Package "{change.package.name}" saved; the router could not be reached, so it is '
+                      f"pending sync.", "error")
+            return _navigate(url_for("dashboard.hotspot_packages", router_id=router.id))
+    return render_template("hotspot/_package_form.html", **_catalog(router, form, preview)), 422
+
+
+@bp.get("/packages/<int:package_id>/edit")
+def hotspot_package_edit(package_id: int):  # type: ignore[no-untyped-def]
+    package = packages.get_package(current_user, package_id)
+    form = PackageForm(formdata=None, obj=package)
+    form.price.data = packages.price_text(package.price)
+    return render_template("hotspot/package_edit.html", **_common(package.router), form=form, package=package,
+                           preview=None)
+
+
+@bp.post("/packages/<int:package_id>/edit")
+def hotspot_package_update(package_id: int):  # type: ignore[no-untyped-def]
+    package = packages.get_package(current_user, package_id)
+    router = package.router
+    form = PackageForm()
+    if form.validate_on_submit():
+        dry_run = request.form.get("action") == "preview"
+        try:
+            change = packages.update_package(current_user, package_id, form.package_data(), dry_run=dry_run,
+                                             ip_address=request.remote_addr)
+        except Invalid as error:
+            _apply(form, error)
+        else:
+            if dry_run:
+                return render_template("hotspot/_package_form.html", **_common(router), form=form,
+                                       package=package, preview=change)
+            flash(f'Package "{package.name}" saved' + ("." if change.synced else "; pending sync."),
+                  "success" if change.synced else "error")
+            return _navigate(url_for("dashboard.hotspot_packages", router_id=router.id))
+    return render_template("hotspot/_package_form.html", **_common(router), form=form, package=package,
+                           preview=None), 422
+
+
+@bp.post("/packages/<int:package_id>/toggle")
+def hotspot_package_toggle(package_id: int):  # type: ignore[no-untyped-def]
+    package = packages.get_package(current_user, package_id)
+    change = packages.update_package(current_user, package_id, {"is_active": not package.is_active},
+                                     ip_address=request.remote_addr)
+    assert change.package is not None
+    return render_template("hotspot/_package_card.html", **_common(change.package.router), package=change.package)
+
+
+@bp.post("/packages/<int:package_id>/delete")
+def hotspot_package_delete(package_id: int):  # type: ignore[no-untyped-def]
+    package = packages.get_package(current_user, package_id)
+    router_id, name = package.router_id, package.name
+    try:
+        packages.delete_package(current_user, package_id, ip_address=request.remote_addr)
+    except Conflict as error:
+        flash(error.message, "error")
+    else:
+        flash(f'Package "{name}" deleted.', "success")
+    return _navigate(url_for("dashboard.hotspot_packages", router_id=router_id))
+
+
+@bp.get("/routers/<int:router_id>/packages/drift")
+def hotspot_drift(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    error, items = None, []
+    try:
+        _, items = packages.drift(current_user, router_id)
+    except _ROUTER_DOWN as exc:
+        error = exc.message
+    return render_template("hotspot/drift.html", **_common(router), items=items, error=error)
+
+
+@bp.post("/routers/<int:router_id>/packages/reconcile")
+def hotspot_reconcile(router_id: int):  # type: ignore[no-untyped-def]
+    direction = request.form.get("direction", "")
+    profile = request.form.get("profile") or None
+    try:
+        sent, changed = packages.reconcile(current_user, router_id, direction, [profile] if profile else None,
+                                           import_price=request.form.get("price") or None,
+                                           ip_address=request.remote_addr)
+    except Invalid as error:
+        flash(error.fields.get("price") and f"Importing needs a price: {error.fields['price']}" or error.message,
+              "error")
+    except _ROUTER_DOWN as exc:
+        flash(exc.message, "error")
+    else:
+        what = f"{len(sent)} command(s) sent to the router" if direction == "push" else \
+            f"{len(changed)} package(s) updated from the router"
+        flash(f"Reconciled: {what}.", "success")
+    return _navigate(url_for("dashboard.hotspot_drift", router_id=router_id))
+
+
+@bp.post("/routers/<int:router_id>/hotspot/sync")
+def hotspot_sync_now(router_id: int):  # type: ignore[no-untyped-def]
+    try:
+        report = hotspot_sync.sync(current_user, router_id, utcnow())
+    except _ROUTER_DOWN as exc:
+        flash(f"Sync failed: {exc.message}", "error")
+    else:
+        flash(f"Synced: {len(report.activated)} activated, {len(report.expired)} expired, "
+              f"{report.pushed_packages + report.pushed_vouchers} pushed.", "success")
+    return _navigate(request.form.get("next") or url_for("dashboard.hotspot_vouchers", router_id=router_id))
+
+
+def _batch_form(router: Router, formdata: Any = None) -> VoucherBatchForm:
+    form = VoucherBatchForm(formdata=formdata) if formdata is not None else VoucherBatchForm(formdata=None)
+    _, on_sale = packages.list_packages(current_user, router.id)
+    form.package_id.choices = [(p.id, f"{p.name} — {_money(p.price, _currency())}") for p in on_sale]
+    return form
+
+
+def _vouchers_context(router: Router, form: VoucherBatchForm | None = None,
+                      site_form: HotspotSiteForm | None = None) -> dict[str, Any]:
+    number, _ = page_numbers(request.args.get("page"), None)
+    site = hotspot_settings.site_of(router)
+    return {
+        **_common(router),
+        "batches": vouchers.batch_summaries(current_user, router.id, number, 20),
+        "form": form or _batch_form(router),
+        "site_form": site_form or HotspotSiteForm(formdata=None, obj=site),
+        "site_saved": False,
+    }
+
+
+@bp.get("/routers/<int:router_id>/vouchers")
+def hotspot_vouchers(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    return render_template("hotspot/vouchers.html", **_vouchers_context(router))
+
+
+@bp.post("/routers/<int:router_id>/vouchers")
+def hotspot_batch_create(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    form = _batch_form(router, request.form)
+    if form.validate_on_submit():
+        try:
+            result = vouchers.generate_batch(
+                current_user, router.id, form.package_id.data, form.count.data, code_length=form.code_length.data,
+                mode=form.mode.data, prefix=form.prefix.data or "", pin_length=form.pin_length.data or 6,
+                ip_address=request.remote_addr)
+        except (Invalid, Conflict) as error:
+            _apply(form, error)
+        else:
+            if result.error:
+                flash(f"{len(result.vouchers)} vouchers generated; the router could not be reached "
+                      f"({result.error}), so they will be pushed by the next sync.", "error")
+            else:
+                flash(f"{len(result.vouchers)} vouchers generated and added to the router.", "success")
+            return _navigate(url_for("dashboard.hotspot_batch", batch_id=result.batch.id))
+    return render_template("hotspot/_batch_form.html", **_vouchers_context(router, form)), 422
+
+
+@bp.post("/routers/<int:router_id>/hotspot/site")
+def hotspot_site(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    form = HotspotSiteForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            hotspot_settings.update_site(current_user, router.id, {
+                "display_name": form.display_name.data or "", "dns_name": form.dns_name.data or "",
+                "expiry_action": form.expiry_action.data}, request.remote_addr)
+        except Invalid as error:
+            _apply(form, error)
+            status = 422
+    else:
+        status = 422
+    return render_template("hotspot/_site_form.html", router=router, site_form=form,
+                           site_saved=status == 200), status
+
+
+def _batch_context(batch_id: int) -> dict[str, Any]:
+    batch = vouchers.get_batch(current_user, batch_id)
+    state = request.args.get("state") or None
+    number, _ = page_numbers(request.args.get("page"), None)
+    try:
+        page = vouchers.list_vouchers(current_user, batch_id=batch.id, state=state, page=number, page_size=50)
+    except Invalid:
+        state = None
+        page = vouchers.list_vouchers(current_user, batch_id=batch.id, page=number, page_size=50)
+    return {**_common(batch.router), "batch": batch, "summary": vouchers.summary_of(batch), "page": page,
+            "state": state, "states": vouchers.STATES, "layouts": LAYOUTS, "modes": vouchers.MODES}
+
+
+@bp.get("/batches/<int:batch_id>")
+def hotspot_batch(batch_id: int):  # type: ignore[no-untyped-def]
+    return render_template("hotspot/batch.html", **_batch_context(batch_id))
+
+
+@bp.get("/batches/<int:batch_id>/rows")
+def hotspot_batch_rows(batch_id: int):  # type: ignore[no-untyped-def]
+    return render_template("hotspot/_voucher_rows.html", **_batch_context(batch_id))
+
+
+@bp.post("/vouchers/<int:voucher_id>/revoke")
+def hotspot_voucher_revoke(voucher_id: int):  # type: ignore[no-untyped-def]
+    try:
+        voucher = vouchers.revoke(current_user, voucher_id, ip_address=request.remote_addr)
+    except Conflict:
+        voucher = vouchers.get_voucher(current_user, voucher_id)
+    return render_template("hotspot/_voucher_row.html", voucher=voucher)
+
+
+@bp.get("/batches/<int:batch_id>/vouchers.csv")
+def hotspot_batch_csv(batch_id: int):  # type: ignore[no-untyped-def]
+    text = vouchers.vouchers_csv(current_user, batch_id=batch_id)
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="vouchers-batch-{batch_id}.csv"'})
+
+
+@bp.get("/batches/<int:batch_id>/print")
+def hotspot_batch_print(batch_id: int):  # type: ignore[no-untyped-def]
+    layout = request.args.get("layout", "a4")
+    if layout not in LAYOUTS:
+        layout = "a4"
+    sheet = vouchers.print_sheet(current_user, batch_id, include_used=request.args.get("all") == "1")
+    return render_template("hotspot/print.html", sheet=sheet, layout=layout, layouts=LAYOUTS)
+
+
+@bp.get("/routers/<int:router_id>/sessions")
+def hotspot_sessions(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    error, sessions = None, []
+    try:
+        _, sessions = hotspot_sync.active_sessions(current_user, router_id)
+    except _ROUTER_DOWN as exc:
+        error = exc.message
+    return render_template("hotspot/sessions.html", **_common(router), sessions=sessions, error=error)
+
+
+@bp.post("/routers/<int:router_id>/sessions/kick")
+def hotspot_kick(router_id: int):  # type: ignore[no-untyped-def]
+    session_id = request.form.get("session_id", "")
+    try:
+        user = hotspot_sync.kick(current_user, router_id, session_id, request.remote_addr)
+    except ServiceError as error:
+        if error.status == 404 and error.message.startswith("Router"):
+            raise
+        flash(error.message, "error")
+    else:
+        flash(f"Session of {user} ended.", "success")
+    return _navigate(url_for("dashboard.hotspot_sessions", router_id=router_id))
+
+
+def _chart(report: sales.SalesReport) -> dict[str, Any]:
+    """Bar geometry for the inline SVG chart (viewBox units)."""
+    width, height, gap = 600.0, 160.0, 2.0
+    peak = max((bucket.total for bucket in report.buckets), default=0) or 1
+    slot = width / max(1, len(report.buckets))
+    bars = []
+    for index, bucket in enumerate(report.buckets):
+        bar_height = float(bucket.total / peak) * (height - 10) if bucket.total else 0.0
+        bars.append({"x": index * slot + gap / 2, "y": height - bar_height, "w": max(1.0, slot - gap),
+                     "h": bar_height, "bucket": bucket})
+    return {"width": width, "height": height, "bars": bars, "peak": peak}
+
+
+@bp.get("/sales")
+def hotspot_sales():  # type: ignore[no-untyped-def]
+    form = SalesFilterForm(formdata=request.args)
+    owned = routers.all_routers(current_user, RouterFilters())
+    form.router.choices = [("", "All routers")] + [(str(r.id), r.name) for r in owned]
+    router_arg = form.router.data or ""
+    router_id = int(router_arg) if router_arg.isdigit() else None
+    period = form.period.data if form.period.data in sales.PERIODS else "daily"
+    report = sales.report(current_user, router_id=router_id, period=period, now=utcnow())
+    recent = sales.list_sales(current_user, router_id=router_id, page=1, page_size=20)
+    names = {r.id: r.name for r in owned}
+    return render_template("hotspot/sales.html", form=form, report=report, chart=_chart(report), recent=recent,
+                           names=names, money=_money, router_id=router_id)
+
+
+@bp.get("/sales.csv")
+def hotspot_sales_csv():  # type: ignore[no-untyped-def]
+    router_arg = request.args.get("router", "")
+    router_id = int(router_arg) if router_arg.isdigit() else None
+    return Response(sales.sales_csv(current_user, router_id=router_id), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="sales.csv"'})

@@ -1,0 +1,264 @@
+"""Alert notifications: channels (email over the configured SMTP server, or a webhook), with cooldowns."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Alert, Notification, NotificationChannel, User
+from webapp.services.errors import Invalid, NotFound
+from webapp.timeutil import isoformat_z
+
+KINDS = ("email", "webhook")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How to reach the mail server (from the app's SMTP_* settings)."""
+
+    host: str | None
+    port: int = 25
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = 10.0
+    sender: str = "routerdeck@localhost"
+
+    @classmethod
+    def from_config(cls, config: Any) -> SmtpSettings:
+        """Read SMTP_* and ALERT_MAIL_FROM from a Flask config."""
+        return cls(
+            host=config.get("SMTP_HOST"),
+            port=int(config.get("SMTP_PORT", 25)),
+            username=config.get("SMTP_USERNAME"),
+            password=config.get("SMTP_PASSWORD"),
+            starttls=bool(config.get("SMTP_STARTTLS")),
+            ssl=bool(config.get("SMTP_SSL")),
+            timeout=float(config.get("SMTP_TIMEOUT", 10.0)),
+            sender=config.get("ALERT_MAIL_FROM") or "routerdeck@localhost",
+        )
+
+
+class DeliveryFailed(Exception):
+    """A notification could not be handed over (the message says why)."""
+
+
+def list_channels(actor: User) -> list[NotificationChannel]:
+    """The actor's notification channels."""
+    return list(
+        db.session.scalars(
+            select(NotificationChannel)
+            .where(NotificationChannel.user_id == actor.id)
+            .order_by(NotificationChannel.id)
+        )
+    )
+
+
+def create_channel(actor: User, data: dict[str, Any]) -> NotificationChannel:
+    """Add an email or webhook channel.
+
+    :raises Invalid: with per-field messages.
+    """
+    errors: dict[str, str] = {}
+    kind = data.get("kind")
+    target = str(data.get("target") or "").strip()
+    if kind not in KINDS:
+        errors["kind"] = "email or webhook"
+    elif kind == "email":
+        try:
+            target = validate_email(target, check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors["target"] = "an email address"
+    else:
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(target) > 500:
+            errors["target"] = "an http(s) URL"
+    cooldown = data.get("cooldown_minutes", 30)
+    if isinstance(cooldown, bool) or not isinstance(cooldown, int) or not 0 <= cooldown <= 10080:
+        errors["cooldown_minutes"] = "whole minutes 0-10080"
+    if errors:
+        raise Invalid("Invalid channel: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), fields=errors)
+    channel = NotificationChannel(
+        user_id=actor.id,
+        kind=kind,
+        target=target,
+        cooldown_minutes=cooldown,
+        enabled=bool(data.get("enabled", True)),
+    )
+    db.session.add(channel)
+    db.session.commit()
+    return channel
+
+
+def delete_channel(actor: User, channel_id: int) -> None:
+    """Remove a channel.
+
+    :raises NotFound: for someone else's channel.
+    """
+    channel = db.session.scalar(
+        select(NotificationChannel).where(
+            NotificationChannel.id == channel_id, NotificationChannel.user_id == actor.id
+        )
+    )
+    if channel is None:
+        raise NotFound("Channel not found")
+    db.session.delete(channel)
+    db.session.commit()
+
+
+def payload(alert: Alert, event: str) -> dict[str, Any]:
+    """The JSON a webhook receives (and what an email says)."""
+    return {
+        "event": event,
+        "alert": {
+            "id": alert.id,
+            "kind": alert.kind,
+            "subject": alert.subject or None,
+            "state": alert.state,
+            "severity": alert.severity,
+            "message": alert.message,
+            "value": alert.value,
+            "started_at": isoformat_z(alert.started_at),
+            "resolved_at": isoformat_z(alert.resolved_at),
+        },
+        "router": {"id": alert.router_id, "name": alert.router.name, "host": alert.router.host},
+    }
+
+
+def send_email(settings: SmtpSettings, to: str, subject: str, body: str) -> None:
+    """Hand one message to the SMTP server.
+
+    :raises DeliveryFailed: when no server is configured or it refuses.
+    """
+    if not settings.host:
+        raise DeliveryFailed("SMTP_HOST is not configured")
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    opener = smtplib.SMTP_SSL if settings.ssl else smtplib.SMTP
+    try:
+        with opener(settings.host, settings.port, timeout=settings.timeout) as server:
+            if settings.starttls and not settings.ssl:
+                server.starttls()
+            if settings.username:
+                server.login(settings.username, settings.password or "")
+            server.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryFailed(f"SMTP {settings.host}:{settings.port}: {exc}") from None
+
+
+def send_webhook(url: str, body: dict[str, Any], timeout: float) -> None:
+    """POST ``body`` as JSON.
+
+    :raises DeliveryFailed: on a network error or a non-2xx answer.
+    """
+    try:
+        response = requests.post(url, json=body, timeout=timeout)
+    except requests.RequestException as exc:
+        raise DeliveryFailed(f"webhook {url}: {exc}") from None
+    if not 200 <= response.status_code < 300:
+        raise DeliveryFailed(f"webhook {url} answered {response.status_code}")
+
+
+def _cooling(channel: NotificationChannel, alert: Alert, now: datetime) -> bool:
+    if channel.cooldown_minutes <= 0:
+        return False
+    since = now - timedelta(minutes=channel.cooldown_minutes)
+    return (
+        db.session.scalar(
+            select(Notification.id)
+            .where(
+                Notification.channel_id == channel.id,
+                Notification.router_id == alert.router_id,
+                Notification.kind == alert.kind,
+                Notification.subject == alert.subject,
+                Notification.event == "fired",
+                Notification.ok.is_(True),
+                Notification.sent_at > since,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _told_about(channel: NotificationChannel, alert: Alert) -> bool:
+    return (
+        db.session.scalar(
+            select(Notification.id)
+            .where(
+                Notification.channel_id == channel.id,
+                Notification.alert_id == alert.id,
+                Notification.event == "fired",
+                Notification.ok.is_(True),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def deliver(alert: Alert, event: str, now: datetime) -> int:
+    """Tell the owner's enabled channels that an alert ``fired`` or was ``resolved``; return successes.
+
+    A channel that told about the same router's same alert kind within its cooldown stays quiet; a
+    resolution is only sent where the firing was. Every attempt is recorded (commits).
+    """
+    channels = db.session.scalars(
+        select(NotificationChannel).where(
+            NotificationChannel.user_id == alert.user_id, NotificationChannel.enabled.is_(True)
+        )
+    )
+    config = current_app.config
+    settings = SmtpSettings.from_config(config)
+    delivered = 0
+    for channel in channels:
+        if event == "fired" and _cooling(channel, alert, now):
+            continue
+        if event == "resolved" and not _told_about(channel, alert):
+            continue
+        body = payload(alert, event)
+        word = "RESOLVED" if event == "resolved" else alert.severity.upper()
+        title = f"[RouterDeck] {word}: {alert.message}"[:200]
+        error = None
+        try:
+            if channel.kind == "email":
+                text = (
+                    f"{alert.message}\n\nRouter: {alert.router.name} ({alert.router.host})\n"
+                    f"Alert #{alert.id} {alert.kind} is {alert.state} since "
+                    f"{isoformat_z(alert.started_at)}.\n"
+                )
+                send_email(settings, channel.target, title, text)
+            else:
+                send_webhook(channel.target, body, float(config.get("WEBHOOK_TIMEOUT", 5.0)))
+        except DeliveryFailed as exc:
+            error = str(exc)[:500]
+        db.session.add(
+            Notification(
+                channel_id=channel.id,
+                alert_id=alert.id,
+                router_id=alert.router_id,
+                kind=alert.kind,
+                subject=alert.subject,
+                event=event,
+                ok=error is None,
+                error=error,
+                sent_at=now,
+            )
+        )
+        delivered += error is None
+    db.session.commit()
+    return delivered

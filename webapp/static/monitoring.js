@@ -1,0 +1,53 @@
+// Draw every [data-chart] with uPlot: its data is the JSON script inside ({labels, data} in uPlot's column
+// format, x in Unix seconds). Runs on load and after htmx swaps in new graphs (range buttons).
+(function () {
+  var COLORS = ["#1e88e5", "#e53935", "#43a047", "#fb8c00"];
+
+  function formatValue(unit, value) {
+    if (value == null) { return "—"; }
+    if (unit === "bit/s") {
+      if (value >= 1e9) { return (value / 1e9).toFixed(2) + " Gbit/s"; }
+      if (value >= 1e6) { return (value / 1e6).toFixed(2) + " Mbit/s"; }
+      if (value >= 1e3) { return (value / 1e3).toFixed(1) + " kbit/s"; }
+      return value.toFixed(0) + " bit/s";
+    }
+    return value.toFixed(unit === "%" ? 0 : 1) + " " + unit;
+  }
+
+  function draw(element) {
+    if (element.dataset.drawn || typeof uPlot === "undefined") { return; }
+    var source = element.querySelector("script[type='application/json']");
+    if (!source) { return; }
+    var payload = JSON.parse(source.textContent);
+    var unit = element.dataset.unit || "";
+    var max = element.dataset.max ? Number(element.dataset.max) : null;
+    var series = [{}];
+    payload.labels.forEach(function (label, index) {
+      series.push({label: label, stroke: COLORS[index % COLORS.length], width: 1.5,
+                   fill: index === 0 ? "rgba(30, 136, 229, 0.08)" : undefined, spanGaps: false,
+                   value: function (u, v) { return formatValue(unit, v); }});
+    });
+    var width = Math.max(element.clientWidth, 260);
+    var options = {
+      width: width, height: 200, series: series,
+      scales: {x: {time: true}, y: max ? {range: [0, max]} : {range: function (u, lo, hi) { return [0, Math.max(hi * 1.1, 1)]; }}},
+      axes: [{}, {size: 70, values: function (u, ticks) { return ticks.map(function (v) { return formatValue(unit, v); }); }}],
+      legend: {live: true}
+    };
+    element.dataset.drawn = "1";
+    var chart = new uPlot(options, payload.data, element);
+    element._chart = chart;
+  }
+
+  function drawAll(root) {
+    (root || document).querySelectorAll("[data-chart]").forEach(draw);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { drawAll(event.detail.elt); });
+  window.addEventListener("resize", function () {
+    document.querySelectorAll("[data-chart]").forEach(function (element) {
+      if (element._chart) { element._chart.setSize({width: Math.max(element.clientWidth, 260), height: 200}); }
+    });
+  });
+})();
