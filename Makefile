@@ -39,6 +39,12 @@ demo: $(STAMP)
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# Schemathesis against the live app on loopback: FUZZ_EXAMPLES per operation, at least 10,000 cases in all
+# (the test suite runs the same harness with a few hundred).
+FUZZ_EXAMPLES ?= 500
+fuzz: $(STAMP)
+	FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MIN_CASES=10000 $(VENV)/bin/pytest tests/fuzz -q --timeout=1800
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . || true
 
