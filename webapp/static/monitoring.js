@@ -14,6 +14,17 @@
     return value.toFixed(unit === "%" ? 0 : 1) + " " + unit;
   }
 
+  // Axis ticks stay short (6M, 850k, 40 %); the legend carries the full unit.
+  function formatTick(unit, value) {
+    if (unit === "bit/s") {
+      if (Math.abs(value) >= 1e9) { return +(value / 1e9).toFixed(1) + "G"; }
+      if (Math.abs(value) >= 1e6) { return +(value / 1e6).toFixed(1) + "M"; }
+      if (Math.abs(value) >= 1e3) { return +(value / 1e3).toFixed(1) + "k"; }
+      return String(value);
+    }
+    return value + (unit === "%" ? " %" : "");
+  }
+
   function draw(element) {
     if (element.dataset.drawn || typeof uPlot === "undefined") { return; }
     var source = element.querySelector("script[type='application/json']");
@@ -31,7 +42,7 @@
     var options = {
       width: width, height: 200, series: series,
       scales: {x: {time: true}, y: max ? {range: [0, max]} : {range: function (u, lo, hi) { return [0, Math.max(hi * 1.1, 1)]; }}},
-      axes: [{}, {size: 70, values: function (u, ticks) { return ticks.map(function (v) { return formatValue(unit, v); }); }}],
+      axes: [{}, {size: 56, values: function (u, ticks) { return ticks.map(function (v) { return formatTick(unit, v); }); }}],
       legend: {live: true}
     };
     element.dataset.drawn = "1";
