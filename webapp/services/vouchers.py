@@ -448,7 +448,7 @@ def login_url(dns_name: str, username: str, password: str) -> str:
 
 def qr_svg(data: str) -> str:
     """An inline SVG QR code (no fixed size: CSS sizes it) for ``data``."""
-    return segno.make(data, error="m").svg_inline(omitsize=True, border=2, dark="#000")
+    return segno.make(data, error="m", micro=False).svg_inline(omitsize=True, border=2, dark="#000")
 
 
 def print_sheet(actor: User, batch_id: int, include_used: bool = False) -> PrintSheet:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Response, request
+from flask.blueprints import BlueprintSetupState
 from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
@@ -451,3 +452,10 @@ def sale_summary() -> Response:
         "other_currencies": {code: _amount(total) for code, total in result.other_currencies.items()},
     })
 
+
+@bp.record_once
+def _document(_state: BlueprintSetupState) -> None:
+    # webapp.openapi imports this package, so the table is merged at registration, once everything is loaded.
+    from webapp.blueprints.api import hotspot_docs  # noqa: PLC0415
+
+    hotspot_docs.register()

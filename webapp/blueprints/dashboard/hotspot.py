@@ -370,7 +370,7 @@ def hotspot_kick(router_id: int):  # type: ignore[no-untyped-def]
 
 def _chart(report: sales.SalesReport) -> dict[str, Any]:
     """Bar geometry for the inline SVG chart (viewBox units)."""
-    width, height, gap = 600.0, 160.0, 2.0
+    width, height, gap = 1000.0, 160.0, 2.0
     peak = max((bucket.total for bucket in report.buckets), default=0) or 1
     slot = width / max(1, len(report.buckets))
     bars = []

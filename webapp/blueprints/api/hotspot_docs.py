@@ -1,0 +1,141 @@
+"""What the OpenAPI document says about the hotspot endpoints (merged into ``webapp.openapi.OPERATIONS``).
+
+Imported when the API blueprint is registered, not when it is defined: ``webapp.openapi`` imports the API
+package, so importing it from a module the package loads would be circular.
+"""
+
+from __future__ import annotations
+
+from webapp.blueprints.api.hotspot_schemas import (
+    BatchCreated,
+    BatchCreateRequest,
+    BatchOut,
+    BatchPage,
+    DriftResponse,
+    OwnerSettings,
+    OwnerSettingsRequest,
+    PackageChangeResponse,
+    PackageListResponse,
+    PackageOut,
+    PackageWriteRequest,
+    ReconcileRequest,
+    ReconcileResponse,
+    SalePage,
+    SalesSummary,
+    SessionsResponse,
+    SiteSettings,
+    SiteSettingsRequest,
+    SyncResponse,
+    VoucherOut,
+    VoucherPage,
+)
+from webapp.blueprints.api.schemas import ErrorResponse, MessageResponse
+from webapp.openapi import OPERATIONS, PAGINATION, Doc, Param
+from webapp.services.vouchers import STATES
+
+_PACKAGES = "Hotspot packages"
+_VOUCHERS = "Vouchers"
+_HOTSPOT = "Hotspot"
+_SALES = "Sales"
+_ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
+_ID = {"type": "integer", "minimum": 1}
+_DRY_RUN = Param("dry_run", {"type": "boolean"}, "Only answer the commands the change would send; change nothing.")
+_ROUTER = Param("router", _ID, "Only this router's (404 if not yours).")
+_BATCH = Param("batch", _ID, "Only this batch's (404 if not yours).")
+_STATE = Param("state", {"type": "string", "enum": list(STATES)}, "Only vouchers in this state.")
+_CSV = "The answer is `text/csv` (an attachment)."
+
+HOTSPOT_OPERATIONS: dict[str, Doc] = {
+    "api.router_packages": Doc(
+        "Packages of a router", _PACKAGES, {200: PackageListResponse},
+        query=(Param("include_inactive", {"type": "boolean"}, "Inactive packages too (the message still counts "
+                                                              "active ones)."),),
+        description="The contract's list of active packages; each is a hotspot user profile on the router.",
+    ),
+    "api.package_create": Doc(
+        "Create a package", _PACKAGES, {200: PackageChangeResponse, 201: PackageChangeResponse},
+        request=PackageWriteRequest, query=(_DRY_RUN,),
+        description="Saves the package and adds its user profile on the router (`rate-limit` is "
+        "`upload/download` from the router's side). An unreachable router leaves it `pending` for the next sync. "
+        "With `dry_run=true` answers 200 with the commands only.",
+    ),
+    "api.package_detail": Doc("One package", _PACKAGES, {200: PackageOut}),
+    "api.package_update": Doc(
+        "Change, activate or deactivate a package", _PACKAGES, {200: PackageChangeResponse},
+        request=PackageWriteRequest, query=(_DRY_RUN,),
+        description="Only the fields sent change. Deactivating removes the profile once no voucher of the "
+        "package can be used any more.",
+    ),
+    "api.package_delete": Doc(
+        "Delete a package", _PACKAGES, {200: PackageChangeResponse, 409: ErrorResponse}, query=(_DRY_RUN,),
+        description="Refused (409) while vouchers of the package are unused or active.",
+    ),
+    "api.package_drift": Doc(
+        "Compare packages with the router's profiles", _PACKAGES, {200: DriftResponse, **_ROUTER_ERRORS},
+        description="`missing`: ours, not on the router; `different`: rate-limit or shared-users differ; "
+        "`extra`: on the router, not ours.",
+    ),
+    "api.package_reconcile": Doc(
+        "Resolve drift in one direction", _PACKAGES, {200: ReconcileResponse, **_ROUTER_ERRORS},
+        request=ReconcileRequest,
+        description="`push` makes the router match RouterDeck; `pull` makes RouterDeck match the router "
+        "(importing an extra profile needs `price`).",
+    ),
+    "api.batch_list": Doc("Voucher batches of a router", _VOUCHERS, {200: BatchPage}, query=PAGINATION),
+    "api.batch_create": Doc(
+        "Generate a batch of vouchers", _VOUCHERS, {201: BatchCreated}, request=BatchCreateRequest,
+        description="Codes avoid look-alikes (0/O, 1/I/l) and are unique per router; each is pushed as a "
+        "hotspot user. An unreachable router leaves the batch `pending` for the next sync.",
+    ),
+    "api.batch_detail": Doc("One voucher batch", _VOUCHERS, {200: BatchOut}),
+    "api.batch_csv": Doc("A batch's vouchers as CSV", _VOUCHERS, {200: None}, description=_CSV),
+    "api.voucher_list": Doc(
+        "Your vouchers", _VOUCHERS, {200: VoucherPage},
+        query=(*PAGINATION, _ROUTER, _BATCH, _STATE, Param("search", {"type": "string"}, "Code contains.")),
+        extra_errors=(404,),
+    ),
+    "api.voucher_csv": Doc("Your vouchers as CSV", _VOUCHERS, {200: None}, query=(_ROUTER, _BATCH, _STATE),
+                           extra_errors=(404,), description=_CSV),
+    "api.voucher_detail": Doc("One voucher", _VOUCHERS, {200: VoucherOut}),
+    "api.voucher_revoke": Doc(
+        "Revoke a voucher", _VOUCHERS, {200: VoucherOut, 409: ErrorResponse},
+        description="Kicks its session and removes its router user (or leaves that to the next sync when the "
+        "router is unreachable).",
+    ),
+    "api.hotspot_sync_now": Doc(
+        "Sync a router's hotspot now", _HOTSPOT, {200: SyncResponse, **_ROUTER_ERRORS},
+        description="Pushes pending packages and vouchers, activates vouchers seen in use (recording a sale), "
+        "expires vouchers past their wall-clock validity and removes or disables their router users.",
+    ),
+    "api.hotspot_sessions": Doc("Logged-in hotspot clients", _HOTSPOT, {200: SessionsResponse, **_ROUTER_ERRORS}),
+    "api.hotspot_kick": Doc("End a hotspot session", _HOTSPOT, {200: MessageResponse, **_ROUTER_ERRORS}),
+    "api.hotspot_site": Doc("A router's hotspot settings", _HOTSPOT, {200: SiteSettings}),
+    "api.hotspot_site_update": Doc(
+        "Change a router's hotspot settings", _HOTSPOT, {200: SiteSettings}, request=SiteSettingsRequest,
+        description="The name and DNS name printed on vouchers, and whether expiry removes or disables users.",
+    ),
+    "api.owner_settings": Doc("Your hotspot settings", _HOTSPOT, {200: OwnerSettings}),
+    "api.owner_settings_update": Doc(
+        "Change your currency or time zone", _HOTSPOT, {200: OwnerSettings}, request=OwnerSettingsRequest,
+        description="Sales days and months are counted in this time zone.",
+    ),
+    "api.sale_list": Doc("Your sales", _SALES, {200: SalePage}, query=(*PAGINATION, _ROUTER), extra_errors=(404,)),
+    "api.sale_csv": Doc("Your sales as CSV", _SALES, {200: None}, query=(_ROUTER,), extra_errors=(404,),
+                        description=_CSV),
+    "api.sale_summary": Doc(
+        "Sales totals per day or month", _SALES, {200: SalesSummary},
+        query=(
+            _ROUTER,
+            Param("period", {"type": "string", "enum": ["daily", "monthly"]}, "Default daily."),
+            Param("start", {"type": "string", "format": "date"}, "First local day (default: 30 days or 12 "
+                                                                  "months back)."),
+            Param("end", {"type": "string", "format": "date"}, "Last local day (default: today)."),
+        ),
+        extra_errors=(404,),
+    ),
+}
+
+
+def register() -> None:
+    """Add the hotspot endpoints to the OpenAPI table (idempotent)."""
+    OPERATIONS.update(HOTSPOT_OPERATIONS)
