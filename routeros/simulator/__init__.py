@@ -31,7 +31,7 @@ Fault modes (``SimRouter.set_fault(name, **params)``, switchable at runtime, che
 =====================  ==============================================  ==========================================
 fault                  binary API / API-SSL                            REST (HTTP / HTTPS)
 =====================  ==============================================  ==========================================
-refuse                 listeners closed: connection refused            same
+refuse                 listeners closed and sessions dropped: refused  same
 blackhole              reads, never answers (after the TLS handshake)  never answers while the fault is on
 latency (ms)           each reply delayed                              each response delayed
 trickle (bytes/s)      replies written a few bytes at a time           body written a few bytes at a time

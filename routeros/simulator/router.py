@@ -228,6 +228,9 @@ class SimRouter:
             if door.listening and port != door.port:
                 door.close()
                 door.port = port
+            if refusing:
+                # A router that is down drops its sessions too; a disabled service keeps them (RouterOS does).
+                door.abort_connections()
             if disabled or refusing:
                 door.close()
             elif not door.listening:
