@@ -69,6 +69,7 @@ class ApiSession:
         self._login_number: int | None = None
         self._listens: dict[str, tuple[asyncio.Task[None], asyncio.Queue[dict[str, str] | None]]] = {}
         self._write_lock = asyncio.Lock()
+        self._tagged: set[asyncio.Task[None]] = set()
         self._busy = False
         self._close_after_reply = False
 
@@ -86,6 +87,12 @@ class ApiSession:
                 except ProtocolError:
                     break
                 for sentence in sentences:
+                    if self._runs_concurrently(sentence):
+                        # Tagged commands run side by side, as on RouterOS: pipelining costs one round trip.
+                        task = asyncio.create_task(self._dispatch_tagged(sentence))
+                        self._tagged.add(task)
+                        task.add_done_callback(self._tagged.discard)
+                        continue
                     self._busy = True
                     try:
                         await self._dispatch(sentence)
@@ -100,6 +107,17 @@ class ApiSession:
         finally:
             await self._finish()
 
+    def _runs_concurrently(self, sentence: list[str]) -> bool:
+        if self.user is None or sentence[0] in ("/login", "/cancel", "/quit") or sentence[0].endswith("/listen"):
+            return False
+        return any(word.startswith(".tag=") and len(word) > 5 for word in sentence[1:])
+
+    async def _dispatch_tagged(self, sentence: list[str]) -> None:
+        try:
+            await self._dispatch(sentence)
+        except (_Closed, ConnectionError, OSError):
+            self.writer.transport.abort()
+
     def drop(self) -> None:
         """Close the connection (reboot): now when idle, after the reply being written otherwise."""
         if self._busy:
@@ -109,6 +127,8 @@ class ApiSession:
 
     async def _finish(self) -> None:
         self.router.sessions.discard(self)
+        for pending in list(self._tagged):
+            pending.cancel()
         for task, queue in self._listens.values():
             queue.put_nowait(None)
             task.cancel()
