@@ -409,3 +409,20 @@ def test_other_owners_objects_are_not_found(owner: User, stranger: User, router_
             call()
     assert vouchers.list_vouchers(stranger).total == 0
     assert db.session.query(Voucher).count() == 1
+
+
+def test_the_poller_cycle_sells_and_expires_vouchers(owner: User, router_id: int, sim: SimRouter) -> None:
+    from webapp.services.poller import Poller
+
+    package = packages.create_package(owner, router_id, basic(duration_hours=1, price="20")).package
+    assert package is not None
+    code = vouchers.generate_batch(owner, router_id, package.id, 1, now=T0).vouchers[0]
+    assert sim.hotspot_login(code.code, code.password, mac="AA:BB:CC:00:00:09")
+    with Poller.from_config() as poller:
+        report = poller.cycle(T0 + timedelta(minutes=5), force=True)
+        assert report.online == 1 and report.hotspot_synced == 1
+        assert vouchers.get_voucher(owner, code.id).state == "active"
+        assert db.session.query(Sale).count() == 1
+        poller.cycle(T0 + timedelta(hours=2), force=True)
+    assert vouchers.get_voucher(owner, code.id).state == "expired"
+    assert code.code not in hotspot_users(sim)

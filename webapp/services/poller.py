@@ -27,7 +27,8 @@ from routeros.connection import Deadline
 from routeros.protocol import encode_sentence
 from webapp.extensions import db
 from webapp.models import AuditEvent, MonitoredInterface, MonitorEvent, PollState, Router, User
-from webapp.services import alerts, gateway, metrics
+from webapp.models.hotspot import Package
+from webapp.services import alerts, gateway, hotspot_sync, metrics
 from webapp.services.errors import RouterTimeout, ServiceError
 from webapp.services.routers import mark_status
 from webapp.timeutil import utcnow
@@ -85,6 +86,8 @@ class CycleReport:
     events: int = 0
     fired: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    hotspot_synced: int = 0
+    hotspot_failed: int = 0
     network_seconds: float = 0.0
     total_seconds: float = 0.0
 
@@ -613,8 +616,26 @@ class Poller:
         report.fired, report.resolved = outcome.fired, outcome.resolved
         db.session.commit()
         alerts.send_notifications(outcome, now)
+        self._sync_hotspots([r for r in ingest.routers.values() if r.is_online], now, report)
         report.total_seconds = time.perf_counter() - started
         return report
+
+    @staticmethod
+    def _sync_hotspots(online: list[Router], now: datetime, report: CycleReport) -> None:
+        """Activation, sales and expiry of vouchers follow the poll, for routers that sell packages."""
+        if not online:
+            return
+        selling = set(db.session.scalars(
+            select(Package.router_id).where(Package.router_id.in_([r.id for r in online])).distinct()))
+        for router in online:
+            if router.id not in selling:
+                continue
+            try:
+                hotspot_sync.sync_router(router, now)
+                report.hotspot_synced += 1
+            except ServiceError as exc:
+                report.hotspot_failed += 1
+                log.warning("hotspot sync of router %s failed: %s", router.id, exc.message)
 
 
 def set_interval(router: Router, seconds: int | None) -> PollState:
