@@ -18,7 +18,7 @@ from flask import Flask
 from pydantic import BaseModel, TypeAdapter
 from werkzeug.routing import Rule
 
-from webapp.blueprints.api.common import MAX_ID
+from webapp.blueprints.api.common import MAX_ID, MAX_PAGE
 from webapp.blueprints.api.schemas import (
     AccessTokenResponse,
     ApiKeyCreated,
@@ -116,7 +116,7 @@ class Doc:
     extra_errors: tuple[int, ...] = ()
 
 
-_PAGE = Param("page", {"type": "integer", "minimum": 1}, "Page number, from 1.")
+_PAGE = Param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page number, from 1.")
 _PAGE_SIZE = Param(
     "page_size",
     {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},

@@ -13,6 +13,8 @@ from webapp.services.errors import Invalid
 ModelT = TypeVar("ModelT", bound=BaseModel)
 #: The largest id a SQL BIGINT primary key holds; anything bigger cannot name an object.
 MAX_ID = 2**63 - 1
+#: The last page any list answers; far past it the row offset would overflow the database's integers.
+MAX_PAGE = 10**9
 
 
 def json_body(model: type[ModelT]) -> ModelT:

@@ -46,7 +46,10 @@ def _moment(name: str) -> datetime | None:
     except ValueError:
         raise Invalid(f"{name} must be an ISO-8601 date or date-time", fields={name: "ISO-8601"}) from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # past datetime's ends in UTC: before (or after) anything stored
+            moment = datetime.min if moment.year == 1 else datetime.max
     return moment
 
 
