@@ -55,6 +55,15 @@ def test_contract_example_without_port_uses_defaults(client, headers) -> None:  
     assert body["port"] == 80 and body["use_https"] is False
 
 
+@pytest.mark.parametrize(
+    ("extra", "port"),
+    [({"protocol": "api"}, 8728), ({"protocol": "api-ssl"}, 8729), ({"use_https": True}, 443), ({}, 80)],
+)
+def test_missing_port_follows_the_protocol(client, headers, extra: dict[str, Any], port: int) -> None:  # type: ignore[no-untyped-def]
+    body = {"name": "R", "host": "10.0.0.1", "username": "admin", "password": "pw", **extra}
+    assert client.post("/routers/", json=body, headers=headers).get_json()["port"] == port
+
+
 def test_password_is_encrypted_at_rest(client, headers, app) -> None:  # type: ignore[no-untyped-def]
     created = _create(client, headers)
     with app.app_context():

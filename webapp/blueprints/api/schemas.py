@@ -100,7 +100,8 @@ class MessageResponse(BaseModel):
 class RouterCreateRequest(StrictBody):
     name: str = Field(min_length=1, max_length=100, pattern=VISIBLE)
     host: str = Field(min_length=1, max_length=255, description="An IP address or a DNS name")
-    port: Port = 80
+    # None: 80 as the contract says, or the protocol's own port (8728 api, 8729 api-ssl, 443 HTTPS).
+    port: Port | None = None
     username: str = Field(min_length=1, max_length=50, pattern=VISIBLE)
     password: str = Field(min_length=1, max_length=256)
     use_https: bool = False
