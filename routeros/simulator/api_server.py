@@ -70,7 +70,7 @@ class ApiSession:
         self._listens: dict[str, tuple[asyncio.Task[None], asyncio.Queue[dict[str, str] | None]]] = {}
         self._write_lock = asyncio.Lock()
         self._tagged: set[asyncio.Task[None]] = set()
-        self._busy = False
+        self._busy = 0  # commands being answered; a reboot waits for their replies
         self._close_after_reply = False
 
     async def run(self) -> None:
@@ -93,11 +93,11 @@ class ApiSession:
                         self._tagged.add(task)
                         task.add_done_callback(self._tagged.discard)
                         continue
-                    self._busy = True
+                    self._busy += 1
                     try:
                         await self._dispatch(sentence)
                     finally:
-                        self._busy = False
+                        self._busy -= 1
                     if self.user is not None:
                         decoder.max_word = 16 * 1024 * 1024
                     if self._close_after_reply:
@@ -113,10 +113,16 @@ class ApiSession:
         return any(word.startswith(".tag=") and len(word) > 5 for word in sentence[1:])
 
     async def _dispatch_tagged(self, sentence: list[str]) -> None:
+        self._busy += 1
         try:
             await self._dispatch(sentence)
         except (_Closed, ConnectionError, OSError):
             self.writer.transport.abort()
+            return
+        finally:
+            self._busy -= 1
+        if self._close_after_reply and not self._busy:
+            self.writer.close()
 
     def drop(self) -> None:
         """Close the connection (reboot): now when idle, after the reply being written otherwise."""
