@@ -64,9 +64,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         gateway.close_pool()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
-    """One headless Chromium for the whole run."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API keeps an asyncio loop running in the main thread while it is
+    open, and later suites that call ``asyncio.run`` (the simulator's) must not find one.
+    """
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
