@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from webapp.config import PLACEHOLDER_SECRETS, Defaults
+from webapp.jsonprovider import OrjsonProvider
 
 REQUIRED_SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY", "ROUTER_PASSWORD_KEYS")
 MIN_SECRET_LENGTH = 32
@@ -26,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     :raises MissingSecretsError: outside testing, when a secret is missing or left at a placeholder.
     """
     app = Flask(__name__, instance_relative_config=True)
+    app.json = OrjsonProvider(app)
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env()
@@ -35,11 +37,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("TESTING") and _invoked_command() not in _SECRETLESS_COMMANDS:
         _require_secrets(app)
 
-    from webapp import cli, errors, security, templating
+    from webapp import cli, database, errors, security, templating
     from webapp.blueprints import register_blueprints
     from webapp.extensions import csrf, db, jwt, limiter, login_manager, migrate
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     jwt.init_app(app)

@@ -16,4 +16,4 @@ def isoformat_z(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.replace(microsecond=0).isoformat() + "Z"
+    return moment.isoformat(timespec="seconds") + "Z"

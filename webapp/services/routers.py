@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Row, Select, or_, select
 
 from routeros import values
 from webapp.extensions import db
@@ -112,6 +112,18 @@ def list_routers(actor: User, filters: RouterFilters | None = None) -> Select[An
 def all_routers(actor: User, filters: RouterFilters | None = None) -> list[Router]:
     """Every router of the actor matching ``filters``."""
     return list(db.session.scalars(list_routers(actor, filters)))
+
+
+_PUBLIC_COLUMNS = [column for column in Router.__table__.c if column.key != "encrypted_password"]
+
+
+def router_rows(actor: User, filters: RouterFilters | None = None) -> list[Row[Any]]:
+    """Every router of the actor as read-only rows (no ORM objects, no password): fast for thousands.
+
+    :raises Invalid: for an unknown ordering or protocol.
+    """
+    statement = list_routers(actor, filters).with_only_columns(*_PUBLIC_COLUMNS)
+    return list(db.session.execute(statement))
 
 
 def page_of_routers(actor: User, filters: RouterFilters, page: int, page_size: int) -> Page[Router]:

@@ -5,33 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request, url_for
+from sqlalchemy import Row
 
 from webapp.models import AuditEvent, CommandRun, Router
 from webapp.services.pagination import Page
 from webapp.timeutil import isoformat_z
 
 
-def router_out(router: Router) -> dict[str, Any]:
-    """The contract's router document plus RouterDeck's additions (never the password)."""
-    return {
-        "id": router.id,
-        "name": router.name,
-        "host": router.host,
-        "port": router.port,
-        "username": router.username,
-        "use_https": router.use_https,
-        "is_online": router.is_online,
-        "last_checked": isoformat_z(router.last_checked),
-        "created_at": isoformat_z(router.created_at),
-        "updated_at": isoformat_z(router.updated_at),
-        "protocol": router.protocol,
-        "verify_tls": router.verify_tls,
-        "tls_fingerprint": router.tls_fingerprint,
-        "routeros_version": router.routeros_version,
-        "last_error": router.last_error,
-        "last_error_message": router.last_error_message,
-        "last_latency_ms": router.last_latency_ms,
-    }
+#: The contract's router fields first, then RouterDeck's additions; never the password.
+ROUTER_FIELDS = (
+    "id", "name", "host", "port", "username", "use_https", "is_online", "last_checked", "created_at", "updated_at",
+    "protocol", "verify_tls", "tls_fingerprint", "routeros_version", "last_error", "last_error_message",
+    "last_latency_ms",
+)
+_ROUTER_TIMES = ("last_checked", "created_at", "updated_at")
+
+
+def router_out(router: Router | Row[Any]) -> dict[str, Any]:
+    """The router document of the contract plus RouterDeck's additions.
+
+    Takes a model or a read-only row of the routers table (lists of thousands skip the ORM).
+    """
+    if isinstance(router, Row):
+        source = router._mapping
+        out = {name: source[name] for name in ROUTER_FIELDS}
+    else:
+        out = {name: getattr(router, name) for name in ROUTER_FIELDS}
+    for name in _ROUTER_TIMES:
+        out[name] = isoformat_z(out[name])
+    return out
 
 
 def command_out(run: CommandRun) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def router_list() -> Response:
         ordering=request.args.get("ordering") or "name",
     )
     if not _paged():  # the contract's plain list; clients do len(routers)
-        return json_ok([router_out(r) for r in routers.all_routers(current_user, filters)])
+        return json_ok([router_out(r) for r in routers.router_rows(current_user, filters)])
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
     page = routers.page_of_routers(current_user, filters, number, size)
     return json_ok(page_out(page, [router_out(r) for r in page.items]))
