@@ -46,7 +46,7 @@ fuzz: $(STAMP)
 	FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MIN_CASES=10000 $(VENV)/bin/pytest tests/fuzz -q --timeout=1800
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check . || true
+	$(VENV)/bin/ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
