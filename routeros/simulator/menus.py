@@ -179,7 +179,7 @@ def _schemas() -> dict[str, MenuSchema]:
                 Field("html-directory", default="hotspot"),
                 Field("rate-limit"),
                 Field("http-proxy", default="0.0.0.0:0"),
-                Field("smtp-server", default="0.0.0.0"),
+                Field("smtp-server", default="0.0.0.0"),  # noqa: S104 - RouterOS default value, not a bind
                 Field("login-by", default="cookie,http-chap"),
                 Field("http-cookie-lifetime", kind="duration", default="3d"),
                 Field("split-user-domain", kind="bool", default="false"),

@@ -34,7 +34,7 @@ class RouterSpec:
     name: str
     version: str = "7.16.1"
     username: str = "admin"
-    password: str = "admin"
+    password: str = "admin"  # noqa: S105 - RouterOS factory default
     host: str | None = None
     board: str | None = None
     latency_ms: float | None = None

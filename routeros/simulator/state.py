@@ -524,7 +524,7 @@ class RouterState:
             for counter in HOTSPOT_COUNTERS[1:]:
                 item[counter] = str(int(live[counter]))
         active = self.tables["ip/hotspot/active"]
-        for number, session in active.items.items():
+        for session in active.items.values():
             user_number = users.find(session["user"])
             if user_number is None:
                 continue

@@ -31,7 +31,7 @@ def make_certificate(common_name: str, host: str) -> Certificate:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "RouterDeck simulator")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     alt_names: list[x509.GeneralName] = [x509.DNSName("localhost")]
     try:
         alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))

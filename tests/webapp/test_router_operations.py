@@ -196,7 +196,8 @@ def test_execute_print_add_set_remove_same_on_both_protocols(client, headers, si
 
 def test_contract_hotspot_examples(client, headers, sim) -> None:  # type: ignore[no-untyped-def]
     rid = add_router(client, headers, sim.router("core-v7"), "api")
-    execute(client, headers, rid, command="ip/pool/add", method="POST", data={"name": "pool1", "ranges": "10.5.50.2-10.5.50.254"})
+    execute(client, headers, rid, command="ip/pool/add", method="POST",
+            data={"name": "pool1", "ranges": "10.5.50.2-10.5.50.254"})
     created = execute(client, headers, rid, command="ip/hotspot/add", method="POST",
                       data={"name": "hotspot2", "address-pool": "pool1", "profile": "default", "interface": "ether5"})
     assert created.status_code == 200, created.get_json()
@@ -227,7 +228,8 @@ def test_read_only_user_gets_permission_error(client, headers, sim) -> None:  # 
     rid = add_router(client, headers, sim_router, "api", username="viewer", password="viewer-pass", name="ro")
     ok = execute(client, headers, rid, command="system/identity", method="GET")
     assert ok.status_code == 200
-    denied = execute(client, headers, rid, command="ip/pool/add", method="POST", data={"name": "nope", "ranges": "10.1.1.1"})
+    denied = execute(client, headers, rid, command="ip/pool/add", method="POST",
+                     data={"name": "nope", "ranges": "10.1.1.1"})
     assert denied.status_code == 400
     assert "permission" in denied.get_json()["error"].lower()
 

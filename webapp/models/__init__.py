@@ -7,8 +7,18 @@ from __future__ import annotations
 
 from webapp.models.core import ApiKey, AuditEvent, CommandRun, Router, TokenSession, User
 from webapp.models.hotspot import HotspotSettings, HotspotSite, Package, Sale, Voucher, VoucherBatch
-from webapp.models.monitoring import (Alert, AlertRule, CompactionMark, MetricPoint, MetricRollup, MonitoredInterface,
-                                      MonitorEvent, Notification, NotificationChannel, PollState)
+from webapp.models.monitoring import (
+                                      Alert,
+                                      AlertRule,
+                                      CompactionMark,
+                                      MetricPoint,
+                                      MetricRollup,
+                                      MonitoredInterface,
+                                      MonitorEvent,
+                                      Notification,
+                                      NotificationChannel,
+                                      PollState,
+)
 
 __all__ = [
     "ApiKey",

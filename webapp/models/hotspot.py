@@ -126,7 +126,10 @@ class Sale(db.Model):
     """One voucher sold (recorded when it is first used); names are copied so history outlives edits."""
 
     __tablename__ = "sales"
-    __table_args__ = (Index("ix_sales_user_sold", "user_id", "sold_at"), Index("ix_sales_router_sold", "router_id", "sold_at"))
+    __table_args__ = (
+        Index("ix_sales_user_sold", "user_id", "sold_at"),
+        Index("ix_sales_router_sold", "router_id", "sold_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

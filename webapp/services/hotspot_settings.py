@@ -17,7 +17,9 @@ DEFAULT_CURRENCY = "KES"
 DEFAULT_TIMEZONE = "Africa/Nairobi"
 EXPIRY_ACTIONS = ("remove", "disable")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 def owner_settings(user_id: int) -> HotspotSettings:

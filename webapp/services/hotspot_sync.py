@@ -137,7 +137,9 @@ def sync_router(router: Router, now: datetime, actor: User | None = None) -> Syn
             db.session.flush()
             _expire_due(router, now, report)
             stale = list(db.session.scalars(select(Voucher).where(
-                Voucher.router_id == router.id, Voucher.state.in_(("expired", "revoked")), Voucher.on_router.is_(True))))
+                Voucher.router_id == router.id,
+                Voucher.state.in_(("expired", "revoked")),
+                Voucher.on_router.is_(True))))
             report.cleaned = vouchers.remove_from_router(client, stale, site.expiry_action)
     except (RouterUnreachable, RouterTimeout, RouterRejected) as exc:
         db.session.rollback()

@@ -310,7 +310,9 @@ def push_pending(client: Any, router: Router, now: datetime) -> int:
     return pushed
 
 
-def batch_summaries(actor: User, router_id: int | None = None, page: int = 1, page_size: int = 20) -> Page[BatchSummary]:
+def batch_summaries(
+    actor: User, router_id: int | None = None, page: int = 1, page_size: int = 20
+) -> Page[BatchSummary]:
     """The actor's batches (of one router when given), newest first, with vouchers counted per state.
 
     :raises NotFound: when ``router_id`` is not the actor's.

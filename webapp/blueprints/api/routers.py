@@ -134,7 +134,8 @@ def router_test_connection(router_id: int) -> Response:
 @jwt_required()
 def router_device_info(router_id: int) -> Response:
     info = routers.device_info(current_user, router_id)
-    return json_ok({"router_id": router_id, "device_info": info, "message": "Device information retrieved successfully"})
+    message = "Device information retrieved successfully"
+    return json_ok({"router_id": router_id, "device_info": info, "message": message})
 
 
 def _command_answer(run_call) -> Response:  # type: ignore[no-untyped-def]

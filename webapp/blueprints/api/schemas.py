@@ -61,7 +61,7 @@ class TokenUser(BaseModel):
 class TokenResponse(BaseModel):
     access: str
     refresh: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
     expires_in: int
     user: TokenUser
 
