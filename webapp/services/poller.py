@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from routeros import ApiClient, Client, ClientPool, RouterConfig, values
 from routeros import errors as ros
 from routeros.connection import Deadline
+from routeros.multiplex import can_multiplex, run_pipelines
 from routeros.protocol import encode_sentence
 from webapp.extensions import db
 from webapp.models import AuditEvent, MonitoredInterface, MonitorEvent, PollState, Router, User
@@ -46,6 +47,7 @@ _READS: tuple[tuple[str, list[str]], ...] = (
     ("mon-health", ["/system/health/print"]),
     ("mon-hotspot", ["/ip/hotspot/active/print", "=count-only="]),
 )
+_COMMANDS = [words for _, words in _READS]
 _PIPELINE = b"".join(encode_sentence([*words, f".tag={tag}"]) for tag, words in _READS)
 #: Reads a router may refuse without being down (no health sensors on a VM, no hotspot package).
 _OPTIONAL = frozenset({"mon-health", "mon-hotspot"})
@@ -147,8 +149,9 @@ def pipelined_reads(client: ApiClient, deadline: Deadline) -> dict[str, tuple[li
     return replies
 
 
-def _read_api(client: ApiClient, deadline: Deadline) -> tuple[Row, list[Row], Row, int | None]:
-    replies = pipelined_reads(client, deadline)
+def _api_fields(
+    replies: dict[str, tuple[list[Row], Row, Row | None]],
+) -> tuple[Row, list[Row], Row, int | None]:
     resource_rows = replies["mon-resource"][0]
     health: Row = {}
     health_rows, _, health_trap = replies["mon-health"]
@@ -161,6 +164,10 @@ def _read_api(client: ApiClient, deadline: Deadline) -> tuple[Row, list[Row], Ro
     _, hotspot_done, hotspot_trap = replies["mon-hotspot"]
     users = _int(hotspot_done.get("ret")) if hotspot_trap is None else None
     return (resource_rows[0] if resource_rows else {}), replies["mon-interface"][0], health, users
+
+
+def _read_api(client: ApiClient, deadline: Deadline) -> tuple[Row, list[Row], Row, int | None]:
+    return _api_fields(pipelined_reads(client, deadline))
 
 
 def _optional_read(read: Callable[[], Any]) -> Any:
@@ -211,6 +218,31 @@ def poll_one(pool: ClientPool, router_id: int, config: RouterConfig) -> PollResu
         return PollResult(router_id, error=gateway.translate(exc))
     except OSError as exc:  # a socket error the driver did not wrap: still "down", never a dead worker
         return PollResult(router_id, error=gateway.translate(ros.Unreachable(str(exc))))
+
+
+def poll_many(pool: ClientPool, jobs: list[tuple[int, RouterConfig]], limit: int) -> list[PollResult]:
+    """Read plain-API routers (see :func:`routeros.multiplex.can_multiplex`) all at once on this thread.
+
+    Never raises: a failure becomes the router's service error, as in :func:`poll_one`.
+    """
+    outcomes = run_pipelines(pool, [(config, _COMMANDS) for _, config in jobs], limit=limit)
+    results = []
+    for (router_id, _), outcome in zip(jobs, outcomes, strict=True):
+        try:
+            if outcome.error is not None:
+                raise outcome.error
+            assert outcome.replies is not None
+            replies = {tag: (r.rows, r.done, r.trap) for (tag, _), r in zip(_READS, outcome.replies, strict=True)}
+            for tag, (_, _, trap) in replies.items():
+                if trap is not None and tag not in _OPTIONAL:
+                    raise ros.CommandRejected(trap.get("message") or "the router rejected a monitoring read")
+            fields = _api_fields(replies)
+        except ros.RouterOSError as exc:
+            results.append(PollResult(router_id, error=gateway.translate(exc)))
+            continue
+        sample = Sample(*fields, protocol=outcome.protocol, latency_ms=outcome.seconds * 1000)
+        results.append(PollResult(router_id, sample=sample))
+    return results
 
 
 def _int(text: str | None) -> int | None:
@@ -547,7 +579,8 @@ class Poller:
         self.timeout = timeout
         self.interval = interval
         self.pool = pool
-        self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="poll")
+        # Only routers the one-thread loop cannot drive (REST, api-ssl, DNS names) need worker threads.
+        self._executor: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_config(cls, **overrides: Any) -> Poller:
@@ -563,7 +596,13 @@ class Poller:
 
     def close(self) -> None:
         """Stop the worker threads."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="poll")
+        return self._executor
 
     def __enter__(self) -> Poller:
         return self
@@ -590,10 +629,12 @@ class Poller:
         pool = self.pool or gateway.client_pool()
         # Configs (and password decryption) are built here, where the app context is; workers get plain data.
         jobs = [(router.id, gateway.router_config(router, self.timeout)) for router in routers]
+        looped = [job for job in jobs if can_multiplex(job[1])]
         futures: list[Future[PollResult]] = [
-            self._executor.submit(poll_one, pool, rid, config) for rid, config in jobs
+            self._threads().submit(poll_one, pool, rid, config) for rid, config in jobs if not can_multiplex(config)
         ]
-        results = [future.result() for future in futures]
+        results = poll_many(pool, looped, self.concurrency) if looped else []
+        results.extend(future.result() for future in futures)
         report.network_seconds = time.perf_counter() - started
         ingest = Ingest(routers, now)
         states = ingest.states
