@@ -56,6 +56,7 @@ BEARER = "bearerAuth"
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
+    204: "Done; no content",
     400: "Invalid input: the message says what, `fields` maps each bad field to a message",
     401: "Missing, malformed, expired or revoked bearer token (or wrong credentials on the login endpoints)",
     404: "No such object, or it belongs to another user (the two are indistinguishable on purpose)",
@@ -114,6 +115,7 @@ class Doc:
     auth: str | None = "access"  # "access", "refresh", "any" (either kind) or None (no token)
     description: str = ""
     extra_errors: tuple[int, ...] = ()
+    csv: bool = False  # the success answer may be (with no model: is) ``text/csv``
 
 
 _PAGE = Param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page number, from 1.")
@@ -479,6 +481,8 @@ def _responses(
         if annotation is not None:
             schema = _schema_of(annotation, "serialization", mapping)
             answer["content"] = {"application/json": {"schema": schema}}
+        if doc.csv and 200 <= status < 300:
+            answer.setdefault("content", {})["text/csv"] = {"schema": {"type": "string"}}
         out[str(status)] = answer
     return out
 
