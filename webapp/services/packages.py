@@ -49,6 +49,12 @@ _OFFLINE = (RouterUnreachable, RouterTimeout)
 _RATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
 
 
+class NameTaken(Invalid):
+    """The package name is already used on the router: the body is fine, it clashes with what exists (409)."""
+
+    status = 409
+
+
 @dataclass(frozen=True)
 class RouterCommand:
     """One change a sync sends to a router, printable as the RouterOS console line it amounts to."""
@@ -271,7 +277,7 @@ def _price(value: Any, fields: dict[str, str]) -> Decimal | None:
 def _clean(router: Router, data: dict[str, Any], current: Package | None) -> dict[str, Any]:
     """Validate a full set of package fields (``current`` fills what a partial update leaves out).
 
-    :raises Invalid: with a message per bad field.
+    :raises Invalid: with a message per bad field (:class:`NameTaken` when the name clash is the only one).
     """
     merged: dict[str, Any] = {}
     if current is not None:
@@ -282,6 +288,7 @@ def _clean(router: Router, data: dict[str, Any], current: Package | None) -> dic
 
     name = merged.get("name")
     name = name.strip() if isinstance(name, str) else ""
+    name_taken = False
     if not name:
         fields["name"] = "This field is required."
     elif len(name) > 100:
@@ -291,7 +298,8 @@ def _clean(router: Router, data: dict[str, Any], current: Package | None) -> dic
             select(Package.id).where(Package.router_id == router.id, func.lower(Package.name) == name.lower(),
                                      *([Package.id != current.id] if current is not None else []))
         )
-        if clash is not None:
+        name_taken = clash is not None
+        if name_taken:
             fields["name"] = "A package with this name already exists on this router."
     clean["name"] = name
 
@@ -332,7 +340,9 @@ def _clean(router: Router, data: dict[str, Any], current: Package | None) -> dic
     clean["is_active"] = active if isinstance(active, bool) else True
 
     if fields:
-        raise Invalid("Invalid package: " + "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields)
+        # A name clash alone is a conflict with the router's other packages, not a malformed request.
+        error = NameTaken if fields.keys() == {"name"} and name_taken else Invalid
+        raise error("Invalid package: " + "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields)
     return clean
 
 
@@ -415,7 +425,7 @@ def create_package(
     """Create a package and its router profile (or, with ``dry_run``, only say which commands it would send).
 
     :raises NotFound: when the router is not the actor's.
-    :raises Invalid: with per-field messages.
+    :raises Invalid: with per-field messages; :class:`NameTaken` (409) when only the name is taken.
     """
     router = get_router(actor, router_id)
     clean = _clean(router, data, None)
@@ -441,7 +451,7 @@ def update_package(
     """Change a package (partial data keeps the rest) and push the change to its router profile.
 
     :raises NotFound: when the package is not the actor's.
-    :raises Invalid: with per-field messages.
+    :raises Invalid: with per-field messages; :class:`NameTaken` (409) when only the name is taken.
     """
     package = _owned_package(actor, package_id)
     router = package.router

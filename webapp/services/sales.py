@@ -95,7 +95,7 @@ def report(
     Defaults: the last 30 days, or the last 12 months, up to today in the owner's time zone.
 
     :raises NotFound: when ``router_id`` is not the actor's.
-    :raises Invalid: for an unknown period or a reversed or too long range.
+    :raises Invalid: for an unknown period, a reversed or too long range, or one past the calendar's ends.
     """
     if period not in PERIODS:
         raise Invalid("period must be daily or monthly", fields={"period": "daily or monthly"})
@@ -103,17 +103,22 @@ def report(
     zone = zone_for(actor.id)
     today = local_now(zone, now or utcnow()).date()
     end = end or today
-    if period == "daily":
-        start = start or end - timedelta(days=29)
-    else:
-        start = _month_start(start) if start else _twelve_back(end)
-    if start > end:
-        raise Invalid("start must not be after end", fields={"start": "after end"})
-    buckets = _buckets(period, start, end)
-    if len(buckets) > (MAX_DAYS if period == "daily" else MAX_MONTHS):
-        raise Invalid("The range is too long", fields={"start": "range too long"})
-    low = _utc_bound(start if period == "daily" else _month_start(start), zone)
-    high = _utc_bound(end + timedelta(days=1) if period == "daily" else _next_month(end), zone)
+    try:
+        if period == "daily":
+            start = start or end - timedelta(days=29)
+        else:
+            start = _month_start(start) if start else _twelve_back(end)
+        if start > end:
+            raise Invalid("start must not be after end", fields={"start": "after end"})
+        buckets = _buckets(period, start, end)
+        if len(buckets) > (MAX_DAYS if period == "daily" else MAX_MONTHS):
+            raise Invalid("The range is too long", fields={"start": "range too long"})
+        low = _utc_bound(start if period == "daily" else _month_start(start), zone)
+        high = _utc_bound(end + timedelta(days=1) if period == "daily" else _next_month(end), zone)
+    except (OverflowError, ValueError):
+        # Within a range of the first or last days datetime can hold (years 1 and 9999); was a 500.
+        raise Invalid("start and end must lie between years 1 and 9999 with their whole range",
+                      fields={"start": "out of range"}) from None
     statement = (select(Sale, Router.name).join(Router, Sale.router_id == Router.id)
                  .where(Sale.user_id == actor.id, Sale.sold_at >= low, Sale.sold_at < high))
     if router is not None:

@@ -3,6 +3,7 @@ drift and reconcile, voucher batches and vouchers, the sync, sessions, settings 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
 from webapp.blueprints.api.hotspot_schemas import (
     BatchCreateRequest,
     OwnerSettingsRequest,
+    PackageCreateRequest,
     PackageWriteRequest,
     ReconcileRequest,
     SiteSettingsRequest,
@@ -29,6 +31,8 @@ from webapp.services.packages import DriftItem, PackageChange, RouterCommand
 from webapp.services.pagination import page_numbers
 from webapp.services.vouchers import BatchSummary
 from webapp.timeutil import isoformat_z, utcnow
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
 def _flag(name: str) -> bool:
@@ -54,6 +58,8 @@ def _date_arg(name: str) -> date | None:
     if not raw:
         return None
     try:
+        if not _DATE.fullmatch(raw):  # fromisoformat also takes 20250813 and 2025-W33-3; the document says YYYY-MM-DD
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         raise Invalid(f"{name} must be a date such as 2025-08-13", fields={name: "YYYY-MM-DD"}) from None
@@ -226,7 +232,7 @@ def router_packages(router_id: int) -> Response:
 @bp.post("/routers/<int:router_id>/packages/")
 @jwt_required()
 def package_create(router_id: int) -> Response:
-    body = json_body(PackageWriteRequest)
+    body = json_body(PackageCreateRequest)
     dry_run = _flag("dry_run")
     change = packages.create_package(current_user, router_id, body.model_dump(exclude_none=True), dry_run=dry_run,
                                      ip_address=request.remote_addr)

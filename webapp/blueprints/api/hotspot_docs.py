@@ -6,6 +6,7 @@ package, so importing it from a module the package loads would be circular.
 
 from __future__ import annotations
 
+from webapp.blueprints.api.common import MAX_ID
 from webapp.blueprints.api.hotspot_schemas import (
     BatchCreated,
     BatchCreateRequest,
@@ -15,6 +16,7 @@ from webapp.blueprints.api.hotspot_schemas import (
     OwnerSettings,
     OwnerSettingsRequest,
     PackageChangeResponse,
+    PackageCreateRequest,
     PackageListResponse,
     PackageOut,
     PackageWriteRequest,
@@ -31,6 +33,7 @@ from webapp.blueprints.api.hotspot_schemas import (
 )
 from webapp.blueprints.api.schemas import ErrorResponse, MessageResponse
 from webapp.openapi import OPERATIONS, PAGINATION, Doc, Param
+from webapp.services.sales import MAX_DAYS, MAX_MONTHS
 from webapp.services.vouchers import STATES
 
 _PACKAGES = "Hotspot packages"
@@ -38,7 +41,7 @@ _VOUCHERS = "Vouchers"
 _HOTSPOT = "Hotspot"
 _SALES = "Sales"
 _ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
-_ID = {"type": "integer", "minimum": 1}
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _DRY_RUN = Param("dry_run", {"type": "boolean"}, "Only answer the commands the change would send; change nothing.")
 _ROUTER = Param("router", _ID, "Only this router's (404 if not yours).")
 _BATCH = Param("batch", _ID, "Only this batch's (404 if not yours).")
@@ -53,18 +56,22 @@ HOTSPOT_OPERATIONS: dict[str, Doc] = {
         description="The contract's list of active packages; each is a hotspot user profile on the router.",
     ),
     "api.package_create": Doc(
-        "Create a package", _PACKAGES, {200: PackageChangeResponse, 201: PackageChangeResponse},
-        request=PackageWriteRequest, query=(_DRY_RUN,),
+        "Create a package", _PACKAGES,
+        {200: PackageChangeResponse, 201: PackageChangeResponse, 409: ErrorResponse},
+        request=PackageCreateRequest, query=(_DRY_RUN,),
         description="Saves the package and adds its user profile on the router (`rate-limit` is "
         "`upload/download` from the router's side). An unreachable router leaves it `pending` for the next sync. "
-        "With `dry_run=true` answers 200 with the commands only.",
+        "With `dry_run=true` answers 200 with the commands only. A name the router already has "
+        "answers 409.",
     ),
     "api.package_detail": Doc("One package", _PACKAGES, {200: PackageOut}),
     "api.package_update": Doc(
-        "Change, activate or deactivate a package", _PACKAGES, {200: PackageChangeResponse},
+        "Change, activate or deactivate a package", _PACKAGES, {200: PackageChangeResponse, 409: ErrorResponse},
         request=PackageWriteRequest, query=(_DRY_RUN,),
         description="Only the fields sent change. Deactivating removes the profile once no voucher of the "
-        "package can be used any more.",
+        "package can be used any more. The duration must suit the type the package ends up with (1-24 hours "
+        "hourly, 720 monthly): sending only one of the two is checked against the stored other one (400). A "
+        "name another package of the router has answers 409.",
     ),
     "api.package_delete": Doc(
         "Delete a package", _PACKAGES, {200: PackageChangeResponse, 409: ErrorResponse}, query=(_DRY_RUN,),
@@ -88,14 +95,14 @@ HOTSPOT_OPERATIONS: dict[str, Doc] = {
         "hotspot user. An unreachable router leaves the batch `pending` for the next sync.",
     ),
     "api.batch_detail": Doc("One voucher batch", _VOUCHERS, {200: BatchOut}),
-    "api.batch_csv": Doc("A batch's vouchers as CSV", _VOUCHERS, {200: None}, description=_CSV),
+    "api.batch_csv": Doc("A batch's vouchers as CSV", _VOUCHERS, {200: None}, description=_CSV, csv=True),
     "api.voucher_list": Doc(
         "Your vouchers", _VOUCHERS, {200: VoucherPage},
         query=(*PAGINATION, _ROUTER, _BATCH, _STATE, Param("search", {"type": "string"}, "Code contains.")),
         extra_errors=(404,),
     ),
     "api.voucher_csv": Doc("Your vouchers as CSV", _VOUCHERS, {200: None}, query=(_ROUTER, _BATCH, _STATE),
-                           extra_errors=(404,), description=_CSV),
+                           extra_errors=(404,), description=_CSV, csv=True),
     "api.voucher_detail": Doc("One voucher", _VOUCHERS, {200: VoucherOut}),
     "api.voucher_revoke": Doc(
         "Revoke a voucher", _VOUCHERS, {200: VoucherOut, 409: ErrorResponse},
@@ -121,7 +128,7 @@ HOTSPOT_OPERATIONS: dict[str, Doc] = {
     ),
     "api.sale_list": Doc("Your sales", _SALES, {200: SalePage}, query=(*PAGINATION, _ROUTER), extra_errors=(404,)),
     "api.sale_csv": Doc("Your sales as CSV", _SALES, {200: None}, query=(_ROUTER,), extra_errors=(404,),
-                        description=_CSV),
+                        description=_CSV, csv=True),
     "api.sale_summary": Doc(
         "Sales totals per day or month", _SALES, {200: SalesSummary},
         query=(
@@ -132,6 +139,9 @@ HOTSPOT_OPERATIONS: dict[str, Doc] = {
             Param("end", {"type": "string", "format": "date"}, "Last local day (default: today)."),
         ),
         extra_errors=(404,),
+        description=f"A range holds at most {MAX_DAYS} days (daily) or {MAX_MONTHS} months (monthly), and "
+        "`start` must not be after `end`; either limit answers 400 (they relate two parameters, and the "
+        "defaults to today, so no schema of one parameter can say them).",
     ),
 }
 

@@ -2,32 +2,156 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+import re
+from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
-from webapp.blueprints.api.schemas import StrictBody
+from webapp.blueprints.api.common import MAX_ID
+from webapp.blueprints.api.schemas import _BLANK, VISIBLE, StrictBody, _integral, _no_default
+from webapp.services.packages import MAX_SHARED_USERS, MAX_SPEED_MBPS, MONTH_HOURS
+from webapp.services.vouchers import MAX_BATCH
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: A host name (trailing dots and surrounding blanks are dropped), or blank for none.
+DNS_NAME = rf"^{_BLANK}(?:{_LABEL}(?:\.{_LABEL})*)?\.*{_BLANK}$"
+#: The IANA time zones this machine knows (``zoneinfo``), the names the service can count sales days in.
+TimeZoneName = Literal[tuple(sorted(available_timezones()))]  # type: ignore[valid-type]
+
+#: A whole number that may arrive as ``9.0`` (JSON has one number type; 9.0 is an integer to JSON Schema).
+Whole = Annotated[int, BeforeValidator(_integral)]
+MaybeWhole = Annotated[int | None, BeforeValidator(_integral)]
+
+#: An amount of 0.01 to 99,999,999.99 with at most two decimals, blanks around it ignored (the service strips).
+PRICE_TEXT = rf"^{_BLANK}(?:0*[1-9][0-9]{{0,7}}(?:\.[0-9]{{0,2}})?|0*\.(?:0[1-9]|[1-9][0-9]?)){_BLANK}$"
+# What the body model lets through to the service, which then checks the amount itself (0.01 up, two
+# decimals) and answers with the other fields' messages too; signs, exponents and `1_000` stop here.
+_AMOUNT_SYNTAX = re.compile(rf"^{_BLANK}[0-9]*(?:\.[0-9]*)?{_BLANK}$")
+
+
+def _price(value: Any) -> Any:
+    if value is None or isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        # A JSON number is a binary double: 0.57 may arrive as 0.5700000000000001. One that is a whole
+        # number of cents up to float precision is that amount; anything else keeps its digits (and fails).
+        cents = round(value * 100) if math.isfinite(value) else None
+        if cents is not None and math.isclose(value, cents / 100, rel_tol=1e-12, abs_tol=0.0):
+            return f"{cents / 100:.2f}"
+        return value
+    if isinstance(value, str) and _AMOUNT_SYNTAX.match(value) and any(c.isdigit() for c in value):
+        return value
+    raise ValueError("must be an amount such as 2.50")
+
+
+_PRICE_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": PRICE_TEXT},
+        {"type": "number", "minimum": 0.01, "maximum": 99999999.99, "multipleOf": 0.01},
+    ],
+    "description": "At least 0.01, at most 99,999,999.99 and two decimals: \"2.50\" (as the contract prints "
+    "it) or a JSON number",
+}
 #: A price as the contract prints it ("2.50"); requests may also send a JSON number.
-Price = str | int | float
+Price = Annotated[Any, BeforeValidator(_price), WithJsonSchema(_PRICE_SCHEMA)]
+NullablePrice = Annotated[Any, BeforeValidator(_price),
+                          WithJsonSchema({**_PRICE_SCHEMA, "anyOf": [*_PRICE_SCHEMA["anyOf"], {"type": "null"}]})]
+_SPEED = {"type": "integer", "minimum": 1, "maximum": MAX_SPEED_MBPS}
+_SHARED_USERS = {"type": "integer", "minimum": 1, "maximum": MAX_SHARED_USERS}
+_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": VISIBLE}
+_HOURLY = {"type": "integer", "minimum": 1, "maximum": 24}
 
 
-class PackageWriteRequest(StrictBody):
-    """Create (all required fields) or change (only the fields sent) a package."""
+def _duration_rule(*, nullable: bool) -> dict[str, Any]:
+    """``duration_hours`` follows ``package_type``: 1-24 for hourly, 720 for monthly (30 days)."""
+    monthly: dict[str, Any] = {"const": MONTH_HOURS}
+    return {
+        "anyOf": [
+            {
+                "title": "monthly",
+                "properties": {"package_type": {"const": "monthly"},
+                               "duration_hours": {"anyOf": [monthly, {"type": "null"}]} if nullable else monthly},
+                "required": ["package_type"],
+            },
+            {
+                "title": "hourly",
+                "properties": {"package_type": {"enum": ["hourly", None]} if nullable else {"const": "hourly"},
+                               "duration_hours": _HOURLY},
+                "required": ["duration_hours"] if nullable else ["package_type"],
+            },
+            *([] if nullable else [{
+                "title": "type unchanged",
+                "not": {"required": ["package_type"]},
+                "properties": {"duration_hours": {"anyOf": [_HOURLY, monthly]}},
+            }]),
+        ]
+    }
 
-    name: str | None = Field(default=None, max_length=100)
+
+def _create_schema(schema: dict[str, Any]) -> None:
+    # The service checks what the model lets through (so a bad body answers every field's message at once):
+    # the document states the rules it applies. null is the same as leaving a field out.
+    properties = schema["properties"]
+    properties["name"] = {**_NAME, "description": "Unique per router (409 when taken)"}
+    properties["duration_hours"] = {"anyOf": [{"type": "integer"}, {"type": "null"}],
+                                    "description": "hourly: 1-24 (required); monthly: 720, the default"}
+    properties["download_speed_mbps"] = _SPEED
+    properties["upload_speed_mbps"] = _SPEED
+    properties["shared_users"] = {"anyOf": [_SHARED_USERS, {"type": "null"}],
+                                  "description": "Devices per voucher at once (default 1)"}
+    properties["price"].pop("default", None)
+    schema["required"] = ["name", "price", "download_speed_mbps", "upload_speed_mbps"]
+    schema.update(_duration_rule(nullable=True))
+
+
+class PackageCreateRequest(StrictBody, json_schema_extra=_create_schema):
+    """A new package: name, price and both speeds, a duration for hourly packages."""
+
+    name: str | None = None
     package_type: Literal["hourly", "monthly"] | None = None
-    duration_hours: int | None = Field(default=None, description="hourly: 1-24; monthly: 720 (the default)")
-    price: Price | None = Field(default=None, description="At least 0.01, at most two decimals, e.g. \"2.50\"")
-    download_speed_mbps: int | None = None
-    upload_speed_mbps: int | None = None
-    shared_users: int | None = Field(default=None, description="Devices per voucher at once (default 1)")
+    duration_hours: MaybeWhole = None
+    price: Price = None
+    download_speed_mbps: MaybeWhole = None
+    upload_speed_mbps: MaybeWhole = None
+    shared_users: MaybeWhole = None
     description: str | None = Field(default=None, max_length=1000)
     is_active: bool | None = None
 
 
+def _update_schema(schema: dict[str, Any]) -> None:
+    properties = schema["properties"]
+    properties["name"] = {**_NAME, "description": "Unique per router (409 when taken)"}
+    properties["duration_hours"] = {"type": "integer",
+                                    "description": "hourly: 1-24; monthly: 720 (the stored type when not sent)"}
+    properties["download_speed_mbps"] = _SPEED
+    properties["upload_speed_mbps"] = _SPEED
+    properties["shared_users"] = {"anyOf": [_SHARED_USERS, {"type": "null"}],
+                                  "description": "Devices per voucher at once (null: 1)"}
+    schema.update(_duration_rule(nullable=False))
+
+
+# null passes this model for the fields below, but the service refuses it (a package always has them), so
+# the document leaves null out: what it promises is what the endpoint accepts.
+class PackageWriteRequest(StrictBody, json_schema_extra=_update_schema):
+    """Change a package: only the fields sent change."""
+
+    name: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    package_type: Literal["hourly", "monthly"] | SkipJsonSchema[None] = Field(default=None,
+                                                                              json_schema_extra=_no_default)
+    duration_hours: Whole | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    price: Price = Field(default=None, json_schema_extra=_no_default)
+    download_speed_mbps: Whole | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    upload_speed_mbps: Whole | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    shared_users: MaybeWhole = None
+    description: str | None = Field(default=None, max_length=1000)
+    is_active: bool | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+
+
 class PackageOut(BaseModel):
-    id: int
+    id: int | None = Field(description="null only in the answer to a dry run of a create (nothing was saved)")
     name: str
     package_type: str
     package_type_display: str
@@ -46,7 +170,7 @@ class PackageOut(BaseModel):
     shared_users: int
     profile_name: str
     rate_limit: str
-    sync_state: Literal["synced", "pending", "error"]
+    sync_state: Literal["synced", "pending", "error"] | None = Field(description="null in a dry run of a create")
     sync_error: str | None
     synced_at: str | None
     created_at: str | None
@@ -98,7 +222,7 @@ class DriftResponse(BaseModel):
 class ReconcileRequest(StrictBody):
     direction: Literal["push", "pull"]
     profiles: list[str] | None = Field(default=None, description="Only these profiles (default: every drift item)")
-    price: Price | None = Field(default=None, description="Price of packages imported from extra profiles (pull)")
+    price: NullablePrice = Field(default=None, description="Price of packages imported from extra profiles (pull)")
 
 
 class ReconcileResponse(BaseModel):
@@ -108,14 +232,21 @@ class ReconcileResponse(BaseModel):
     message: str
 
 
-class BatchCreateRequest(StrictBody):
-    package_id: int
-    count: int = Field(description="1-1,000 vouchers")
-    code_length: int = Field(default=8, description="4-16 characters after the prefix")
+def _batch_schema(schema: dict[str, Any]) -> None:
+    # The service keeps the code space 1,000 times the batch: 4-character codes (31**4) allow 923 vouchers.
+    schema["anyOf"] = [{"properties": {"code_length": {"minimum": 5}}},
+                       {"properties": {"count": {"maximum": 923}}}]
+
+
+class BatchCreateRequest(StrictBody, json_schema_extra=_batch_schema):
+    package_id: Whole = Field(ge=1, le=MAX_ID, description="An active package of this router")
+    count: Whole = Field(ge=1, le=MAX_BATCH, description="1-1,000 vouchers (at most 923 with 4-character codes)")
+    code_length: Whole = Field(default=8, ge=4, le=16, description="4-16 characters after the prefix")
     mode: Literal["same", "pin"] = Field(default="same", description="same: code = username = password; "
                                                                       "pin: username + numeric PIN")
-    prefix: str = Field(default="", max_length=6)
-    pin_length: int = Field(default=6, description="4-8 digits (mode pin)")
+    prefix: str = Field(default="", max_length=6, pattern=rf"^{_BLANK}[A-Za-z0-9]*{_BLANK}$",
+                        description="Letters and digits (stored upper-case)")
+    pin_length: Whole = Field(default=6, ge=4, le=8, description="4-8 digits (mode pin)")
 
 
 class VoucherOut(BaseModel):
@@ -209,7 +340,8 @@ class SiteSettings(BaseModel):
 
 class SiteSettingsRequest(StrictBody):
     display_name: str | None = Field(default=None, max_length=100, description="Printed on vouchers")
-    dns_name: str | None = Field(default=None, max_length=255, description="Host of the QR auto-login URL")
+    dns_name: str | None = Field(default=None, max_length=253, pattern=DNS_NAME,
+                                 description="Host of the QR auto-login URL; blank removes it")
     expiry_action: Literal["remove", "disable"] | None = None
 
 
@@ -219,8 +351,9 @@ class OwnerSettings(BaseModel):
 
 
 class OwnerSettingsRequest(StrictBody):
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
-    timezone: str | None = Field(default=None, max_length=64)
+    currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$",
+                                 description="ISO 4217 code such as KES (stored upper-case)")
+    timezone: TimeZoneName | None = Field(default=None, description="IANA time zone such as Africa/Nairobi")
 
 
 class SaleOut(BaseModel):
