@@ -9,7 +9,7 @@ from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
-from webapp.blueprints.api.presenters import audit_out, command_out, page_out, router_out
+from webapp.blueprints.api.presenters import ROUTER_FIELDS, audit_out, command_out, page_out, router_out, routers_out
 from webapp.blueprints.api.schemas import (
     ExecuteCommandRequest,
     RerunRequest,
@@ -73,7 +73,7 @@ def router_list() -> Response:
         ordering=request.args.get("ordering") or "name",
     )
     if not _paged():  # the contract's plain list; clients do len(routers)
-        return json_ok([router_out(r) for r in routers.router_rows(current_user, filters)])
+        return json_ok(routers_out(routers.router_rows(current_user, filters, ROUTER_FIELDS)))
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
     page = routers.page_of_routers(current_user, filters, number, size)
     return json_ok(page_out(page, [router_out(r) for r in page.items]))
