@@ -81,8 +81,11 @@ def create_channel(actor: User, data: dict[str, Any]) -> NotificationChannel:
         except EmailNotValidError:
             errors["target"] = "an email address"
     else:
-        parts = urlsplit(target)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(target) > 500:
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 host) was a 500
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or len(target) > 500:
             errors["target"] = "an http(s) URL"
     cooldown = data.get("cooldown_minutes", 30)
     if isinstance(cooldown, bool) or not isinstance(cooldown, int) or not 0 <= cooldown <= 10080:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, request
+from flask.blueprints import BlueprintSetupState
 from flask_jwt_extended import current_user, jwt_required
-from pydantic import BaseModel, ConfigDict, Field
 
 from webapp.blueprints.api import bp
-from webapp.blueprints.api.common import json_body, json_ok
+from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
+from webapp.blueprints.api.monitoring_schemas import AlertAck, ChannelBody, InterfaceChange, PollSettings, RuleBody
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import Alert, AlertRule, MonitoredInterface, MonitorEvent, NotificationChannel
 from webapp.services import alerts, interfaces, metrics, notify, poller
@@ -22,6 +24,10 @@ from webapp.services.routers import get_router
 from webapp.timeutil import isoformat_z, utcnow
 
 RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
+FORMATS = ("json", "csv")
+#: Unix seconds of 0001-01-01 and 9999-12-31 23:59:59 UTC, what an ISO-8601 moment can name.
+MIN_TIME, MAX_TIME = -62135596800, 253402300799
+_SECONDS = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 def time_arg(name: str, raw: str | None) -> int | None:
@@ -31,8 +37,12 @@ def time_arg(name: str, raw: str | None) -> int | None:
     """
     if raw is None or raw == "":
         return None
-    if raw.lstrip("-").isdigit():
-        return int(raw)
+    if _SECONDS.fullmatch(raw):
+        # str.isdigit() also passed "²" and "--5", which int() refused (a 500); far-off seconds overflowed SQL.
+        seconds = int(raw)
+        if not MIN_TIME <= seconds <= MAX_TIME:
+            raise Invalid(f"{name} must be within years 1-9999", fields={name: "out of range"})
+        return seconds
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -167,14 +177,14 @@ def _flag(name: str) -> bool | None:
     raise Invalid(f"{name} must be true or false", fields={name: "true or false"})
 
 
-def _int_arg(name: str) -> int | None:
+def _id_arg(name: str) -> int | None:
     raw = request.args.get(name)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise Invalid(f"{name} must be a whole number", fields={name: "whole number"}) from None
+    # int() took "-3", " 7" and "٣"; an id past BIGINT overflowed the database driver (a 500).
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
+        raise Invalid(f"{name} must be an id", fields={name: f"whole number 1-{MAX_ID}"})
+    return int(raw)
 
 
 @bp.get("/routers/<int:router_id>/metrics/")
@@ -192,7 +202,10 @@ def router_metrics(router_id: int) -> Response:
         subject=request.args.get("interface") or "",
         step=step,
     )
-    if request.args.get("format") == "csv":
+    output = request.args.get("format") or "json"
+    if output not in FORMATS:
+        raise Invalid("format must be json or csv", fields={"format": "json or csv"})
+    if output == "csv":
         response = Response(metrics.series_csv(result), mimetype="text/csv")
         suffix = f"-{result.subject}" if result.subject else ""
         response.headers["Content-Disposition"] = (
@@ -217,11 +230,6 @@ def router_interfaces(router_id: int) -> Response:
     return json_ok(page_out(page, [interface_out(i) for i in page.items]))
 
 
-class InterfaceChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    disabled: bool
-
-
 @bp.put("/routers/<int:router_id>/interfaces/<name>/")
 @jwt_required()
 def router_interface_update(router_id: int, name: str) -> Response:
@@ -238,11 +246,6 @@ def router_events(router_id: int) -> Response:
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
     page = alerts.page_of_events(current_user, router_id, request.args.get("kind") or None, number, size)
     return json_ok(page_out(page, [event_out(e) for e in page.items]))
-
-
-class PollSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    poll_interval: int | None = Field(default=None, ge=10, le=86400)
 
 
 @bp.put("/routers/<int:router_id>/monitoring/")
@@ -294,7 +297,7 @@ def fleet_overview() -> Response:
 def alert_list() -> Response:
     filters = AlertFilters(
         state=request.args.get("state") or None,
-        router_id=_int_arg("router_id"),
+        router_id=_id_arg("router_id"),
         kind=request.args.get("kind") or None,
         severity=request.args.get("severity") or None,
         search=request.args.get("search") or None,
@@ -310,29 +313,18 @@ def alert_detail(alert_id: int) -> Response:
     return json_ok(alert_out(alerts.get_alert(current_user, alert_id)))
 
 
-class AlertAck(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    state: str = "acknowledged"
-    note: str | None = Field(default=None, max_length=500)
-
-
 @bp.put("/alerts/<int:alert_id>/")
 @jwt_required()
 def alert_ack(alert_id: int) -> Response:
     # LibreNMS acknowledges with a bare PUT; a JSON body may carry a note.
     body = json_body(AlertAck) if request.content_length else AlertAck()
-    if body.state != "acknowledged":
-        raise Invalid(
-            "only acknowledging is possible; alerts resolve when their condition clears",
-            fields={"state": "acknowledged"},
-        )
     return json_ok(alert_out(alerts.acknowledge(current_user, alert_id, utcnow(), body.note)))
 
 
 @bp.get("/alert-rules/")
 @jwt_required()
 def rule_list() -> Response:
-    overrides = alerts.list_rules(current_user, _int_arg("router_id"))
+    overrides = alerts.list_rules(current_user, _id_arg("router_id"))
     defaults = [
         {
             "kind": d.kind,
@@ -344,15 +336,6 @@ def rule_list() -> Response:
         for d in alerts.DEFAULT_RULES.values()
     ]
     return json_ok({"defaults": defaults, "results": [rule_out(r) for r in overrides]})
-
-
-class RuleBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: str
-    router_id: int | None = None
-    threshold: float | None = None
-    duration_minutes: int | None = None
-    enabled: bool = True
 
 
 @bp.post("/alert-rules/")
@@ -375,14 +358,6 @@ def channel_list() -> Response:
     return json_ok([channel_out(c) for c in notify.list_channels(current_user)])
 
 
-class ChannelBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: str
-    target: str = Field(max_length=500)
-    cooldown_minutes: int = 30
-    enabled: bool = True
-
-
 @bp.post("/notification-channels/")
 @jwt_required()
 def channel_create() -> Response:
@@ -394,3 +369,11 @@ def channel_create() -> Response:
 def channel_delete(channel_id: int) -> Response:
     notify.delete_channel(current_user, channel_id)
     return Response(status=204)
+
+
+@bp.record_once
+def _document(_state: BlueprintSetupState) -> None:
+    # webapp.openapi imports this package, so the table is merged at registration, once everything is loaded.
+    from webapp.blueprints.api import monitoring_docs  # noqa: PLC0415
+
+    monitoring_docs.register()
