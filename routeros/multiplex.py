@@ -22,7 +22,7 @@ import os
 import selectors
 import socket
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 from routeros.api import ApiClient, challenge_response, trap_error
@@ -183,13 +183,15 @@ class _Session:
         "expires",
         "outbox",
         "outcome",
+        "position",
         "retried",
         "sock",
         "steps",
         "warm",
     )
 
-    def __init__(self, config: RouterConfig, commands: Sequence[Sequence[str]]) -> None:
+    def __init__(self, position: int, config: RouterConfig, commands: Sequence[Sequence[str]]) -> None:
+        self.position = position
         self.config = config
         self.commands = commands
         self.deadline = Deadline(config.timeout, config.where)
@@ -244,8 +246,15 @@ def _connect_error(config: RouterConfig, code: int) -> RouterOSError:
 
 
 class _Loop:
-    def __init__(self, pool: ClientPool | None, waiting: list[_Session], limit: int) -> None:
+    def __init__(
+        self,
+        pool: ClientPool | None,
+        waiting: list[_Session],
+        limit: int,
+        on_done: Callable[[int, Outcome], None] | None,
+    ) -> None:
         self.pool = pool
+        self.on_done = on_done
         self.waiting = waiting
         self.limit = limit
         self.selector = selectors.DefaultSelector()
@@ -426,15 +435,17 @@ class _Loop:
                 client.close()
             elif sock is not None:
                 sock.close()
-            return
-        session.outcome.replies = replies
-        assert client is not None
-        assert sock is not None
-        sock.setblocking(True)
-        if self.pool is not None:
-            self.pool.release(session.config, client)
         else:
-            client.close()
+            session.outcome.replies = replies
+            assert client is not None
+            assert sock is not None
+            sock.setblocking(True)
+            if self.pool is not None:
+                self.pool.release(session.config, client)
+            else:
+                client.close()
+        if self.on_done is not None:
+            self.on_done(session.position, session.outcome)
 
     def run(self) -> None:
         selector = self.selector
@@ -465,6 +476,7 @@ def run_pipelines(
     jobs: Sequence[tuple[RouterConfig, Sequence[Sequence[str]]]],
     *,
     limit: int | None = None,
+    on_done: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Send each router its commands at once (tagged) and collect the replies, every router concurrently.
 
@@ -474,9 +486,11 @@ def run_pipelines(
     is replaced once within the same deadline. Usable connections go back to ``pool`` (closed if None).
     A ``!trap`` of a command is returned in its :class:`Reply`; errors that end a session are returned,
     never raised, in the router's :class:`Outcome`. At most ``limit`` routers are in flight at once.
+    ``on_done(position, outcome)`` is called (on this thread) as each router finishes, so a caller can
+    start on early answers while slow routers are still being waited for.
     """
-    sessions = [_Session(config, commands) for config, commands in jobs]
-    loop = _Loop(pool, sessions[::-1], max(1, limit or len(sessions)))
+    sessions = [_Session(position, config, commands) for position, (config, commands) in enumerate(jobs)]
+    loop = _Loop(pool, sessions[::-1], max(1, limit or len(sessions)), on_done)
     try:
         loop.run()
     finally:

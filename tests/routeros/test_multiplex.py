@@ -121,3 +121,15 @@ def test_the_loop_pulls_in_neither_flask_nor_the_web_app() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
     assert out.stdout.strip() == ""
+
+
+def test_each_router_is_reported_as_it_finishes(v7: Any, faulty: Any) -> None:
+    faulty.set_fault("blackhole")
+    seen: list[tuple[int, bool]] = []
+    jobs = [(config_for(faulty, timeout=0.5), READS), (config_for(v7), READS)]
+    outcomes = run_pipelines(
+        None, jobs, on_done=lambda position, outcome: seen.append((position, outcome.error is None))
+    )
+    # The answering router is reported before the silent one's deadline passes.
+    assert seen == [(1, True), (0, False)]
+    assert [outcome.error is None for outcome in outcomes] == [False, True]

@@ -70,9 +70,10 @@ def record(router_id: int, ts: int, values: Mapping[tuple[str, str], float | Non
 
 def record_many(rows: Iterable[dict[str, Any]]) -> int:
     """Bulk form of :func:`record` for a whole poll cycle: rows of router_id, name, subject, ts, value."""
-    batch = list(rows)
+    batch = rows if isinstance(rows, list) else list(rows)
     if batch:
-        db.session.execute(insert(MetricPoint), batch)
+        # A Core insert on the table: plain executemany, without the ORM's per-row bulk bookkeeping.
+        db.session.execute(insert(MetricPoint.__table__), batch)
     return len(batch)
 
 

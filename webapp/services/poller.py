@@ -10,6 +10,7 @@ into metric rows, interface state, events and alerts, and commits once.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from routeros import ApiClient, Client, ClientPool, RouterConfig, values
 from routeros import errors as ros
 from routeros.connection import Deadline
-from routeros.multiplex import can_multiplex, run_pipelines
+from routeros.multiplex import Outcome, can_multiplex, run_pipelines
 from routeros.protocol import encode_sentence
 from webapp.extensions import db
 from webapp.models import AuditEvent, MonitoredInterface, MonitorEvent, PollState, Router, User
@@ -52,6 +53,26 @@ _PIPELINE = b"".join(encode_sentence([*words, f".tag={tag}"]) for tag, words in 
 #: Reads a router may refuse without being down (no health sensors on a VM, no hotspot package).
 _OPTIONAL = frozenset({"mon-health", "mon-hotspot"})
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: A cycle stores what has arrived once this many results wait, or when answers pause this long (s).
+_BATCH_SIZE = 500
+_BATCH_PAUSE = 0.02
+_INTERFACES = MonitoredInterface.__table__
+#: Interface columns the poll writes (besides the key: id, router_id, name).
+_INTERFACE_FIELDS = (
+    "ros_id",
+    "type",
+    "mac_address",
+    "comment",
+    "disabled",
+    "last_seen",
+    "running",
+    "down_since",
+    "rx_bps",
+    "tx_bps",
+    "rx_counter",
+    "tx_counter",
+    "counters_ts",
+)
 U32 = 2**32
 U64 = 2**64
 
@@ -220,29 +241,54 @@ def poll_one(pool: ClientPool, router_id: int, config: RouterConfig) -> PollResu
         return PollResult(router_id, error=gateway.translate(ros.Unreachable(str(exc))))
 
 
-def poll_many(pool: ClientPool, jobs: list[tuple[int, RouterConfig]], limit: int) -> list[PollResult]:
+def _result_of(router_id: int, outcome: Outcome) -> PollResult:
+    try:
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.replies is not None
+        replies = {tag: (r.rows, r.done, r.trap) for (tag, _), r in zip(_READS, outcome.replies, strict=True)}
+        for tag, (_, _, trap) in replies.items():
+            if trap is not None and tag not in _OPTIONAL:
+                raise ros.CommandRejected(trap.get("message") or "the router rejected a monitoring read")
+        fields = _api_fields(replies)
+    except ros.RouterOSError as exc:
+        return PollResult(router_id, error=gateway.translate(exc))
+    return PollResult(router_id, sample=Sample(*fields, protocol=outcome.protocol, latency_ms=outcome.seconds * 1000))
+
+
+def poll_many(
+    pool: ClientPool,
+    jobs: list[tuple[int, RouterConfig]],
+    limit: int,
+    deliver: Callable[[PollResult], None] | None = None,
+) -> list[PollResult]:
     """Read plain-API routers (see :func:`routeros.multiplex.can_multiplex`) all at once on this thread.
 
-    Never raises: a failure becomes the router's service error, as in :func:`poll_one`.
+    Never raises a router's failure: it becomes the router's service error, as in :func:`poll_one`. Each
+    result is also handed to ``deliver`` as soon as that router is done.
     """
-    outcomes = run_pipelines(pool, [(config, _COMMANDS) for _, config in jobs], limit=limit)
-    results = []
-    for (router_id, _), outcome in zip(jobs, outcomes, strict=True):
-        try:
-            if outcome.error is not None:
-                raise outcome.error
-            assert outcome.replies is not None
-            replies = {tag: (r.rows, r.done, r.trap) for (tag, _), r in zip(_READS, outcome.replies, strict=True)}
-            for tag, (_, _, trap) in replies.items():
-                if trap is not None and tag not in _OPTIONAL:
-                    raise ros.CommandRejected(trap.get("message") or "the router rejected a monitoring read")
-            fields = _api_fields(replies)
-        except ros.RouterOSError as exc:
-            results.append(PollResult(router_id, error=gateway.translate(exc)))
-            continue
-        sample = Sample(*fields, protocol=outcome.protocol, latency_ms=outcome.seconds * 1000)
-        results.append(PollResult(router_id, sample=sample))
-    return results
+    results: dict[int, PollResult] = {}
+
+    def done(position: int, outcome: Outcome) -> None:
+        results[position] = result = _result_of(jobs[position][0], outcome)
+        if deliver is not None:
+            deliver(result)
+
+    try:
+        run_pipelines(pool, [(config, _COMMANDS) for _, config in jobs], limit=limit, on_done=done)
+    finally:
+        for position in range(len(jobs)):
+            if position not in results:
+                # The loop itself failed: whoever waits for every router must still hear about this one.
+                done(position, Outcome(error=ros.ConnectionLost("the poll loop stopped before this router answered")))
+    return [results[position] for position in range(len(jobs))]
+
+
+def _future_result(router_id: int, future: Future[PollResult]) -> PollResult:
+    error = future.exception()
+    if error is None:
+        return future.result()
+    return PollResult(router_id, error=gateway.translate(ros.ConnectionLost(f"the poll failed: {error}")))
 
 
 def _int(text: str | None) -> int | None:
@@ -328,12 +374,16 @@ class Ingest:
             if ids
             else {}
         )
-        self.interfaces: dict[int, dict[str, MonitoredInterface]] = {rid: {} for rid in ids}
+        # Interfaces are ten times as many rows as routers: plain rows in, one executemany per kind of write out.
+        self.interfaces: dict[int, dict[str, dict[str, Any]]] = {rid: {} for rid in ids}
         if ids:
-            for interface in db.session.scalars(
-                select(MonitoredInterface).where(MonitoredInterface.router_id.in_(ids))
-            ):
-                self.interfaces[interface.router_id][interface.name] = interface
+            table = _INTERFACES
+            columns = [table.c.id, table.c.router_id, table.c.name, *(table.c[name] for name in _INTERFACE_FIELDS)]
+            for row in db.session.execute(select(*columns).where(table.c.router_id.in_(ids))).mappings():
+                self.interfaces[row["router_id"]][row["name"]] = dict(row)
+        self._interface_inserts: list[dict[str, Any]] = []
+        self._interface_updates: list[dict[str, Any]] = []
+        self._interface_deletes: list[int] = []
         self.metric_rows: list[dict[str, Any]] = []
         self._pending_interface_rows: list[dict[str, Any]] = []
         self.events = 0
@@ -470,37 +520,40 @@ class Ingest:
             seen.add(name)
             interface = known.get(name)
             if interface is None:
-                interface = MonitoredInterface(router_id=router.id, name=name, running=False)
-                db.session.add(interface)
+                interface = dict.fromkeys(_INTERFACE_FIELDS)
+                interface.update(router_id=router.id, name=name, running=False)
                 known[name] = interface
-            interface.ros_id = row.get(".id")
-            interface.type = row.get("type")
-            interface.mac_address = row.get("mac-address")
-            interface.comment = row.get("comment")
-            interface.disabled = row.get("disabled") == "true"
-            interface.last_seen = self.now
-            was_running = interface.running
-            interface.running = row.get("running") == "true"
-            if interface.running or interface.disabled:
-                interface.down_since = None
-            elif was_running and interface.down_since is None:
+                self._interface_inserts.append(interface)
+            elif "id" in interface:
+                self._interface_updates.append(interface)
+            interface["ros_id"] = row.get(".id")
+            interface["type"] = row.get("type")
+            interface["mac_address"] = row.get("mac-address")
+            interface["comment"] = row.get("comment")
+            disabled = interface["disabled"] = row.get("disabled") == "true"
+            interface["last_seen"] = self.now
+            was_running = interface["running"]
+            running = interface["running"] = row.get("running") == "true"
+            if running or disabled:
+                interface["down_since"] = None
+            elif was_running and interface["down_since"] is None:
                 # Only a link seen up and now down counts (an unplugged spare port is not an outage).
-                interface.down_since = self.now
+                interface["down_since"] = self.now
             rx, tx = _int(row.get("rx-byte")), _int(row.get("tx-byte"))
-            previous_ts = interface.counters_ts
+            previous_ts = interface["counters_ts"]
             elapsed = self.ts - previous_ts if previous_ts is not None else 0
             if previous_ts is not None and elapsed <= 0:
                 continue  # read twice within a second: keep the last rates and counters
             rates: list[float | None] = []
-            for current, previous_text in ((rx, interface.rx_counter), (tx, interface.tx_counter)):
+            for current, previous_text in ((rx, interface["rx_counter"]), (tx, interface["tx_counter"])):
                 delta = None
                 if current is not None and elapsed > 0:
                     delta = counter_delta(_int(previous_text), current, rebooted=rebooted)
                 rates.append(round(delta * 8 / elapsed, 1) if delta is not None else None)
-            interface.rx_bps, interface.tx_bps = rates
-            interface.rx_counter = str(rx) if rx is not None else None
-            interface.tx_counter = str(tx) if tx is not None else None
-            interface.counters_ts = self.ts
+            interface["rx_bps"], interface["tx_bps"] = rates
+            interface["rx_counter"] = str(rx) if rx is not None else None
+            interface["tx_counter"] = str(tx) if tx is not None else None
+            interface["counters_ts"] = self.ts
             for metric, rate in (("rx_bps", rates[0]), ("tx_bps", rates[1])):
                 if rate is not None:
                     self._pending_interface_rows.append(
@@ -514,7 +567,28 @@ class Ingest:
                     )
         for name in list(known):
             if name not in seen:
-                db.session.delete(known.pop(name))
+                gone = known.pop(name)
+                if "id" in gone:
+                    self._interface_deletes.append(gone["id"])
+
+    def write_interfaces(self) -> None:
+        """Store what :meth:`succeeded` saw of interfaces: one executemany each for inserts and updates."""
+        table = _INTERFACES
+        if self._interface_deletes:
+            db.session.execute(delete(table).where(table.c.id.in_(self._interface_deletes)))
+        if self._interface_updates:
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("v_id"))
+                .values({name: bindparam(f"v_{name}") for name in _INTERFACE_FIELDS})
+            )
+            db.session.execute(
+                statement,
+                [{f"v_{key}": value for key, value in row.items()} for row in self._interface_updates],
+            )
+        if self._interface_inserts:
+            db.session.execute(insert(table), self._interface_inserts)
+        self._interface_inserts, self._interface_updates, self._interface_deletes = [], [], []
 
     def config_changes(self) -> None:
         """Turn writes made through RouterDeck (audit trail) into "config changed" events."""
@@ -581,6 +655,7 @@ class Poller:
         self.pool = pool
         # Only routers the one-thread loop cannot drive (REST, api-ssl, DNS names) need worker threads.
         self._executor: ThreadPoolExecutor | None = None
+        self._loop_thread: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_config(cls, **overrides: Any) -> Poller:
@@ -596,13 +671,19 @@ class Poller:
 
     def close(self) -> None:
         """Stop the worker threads."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+        for executor in (self._executor, self._loop_thread):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
 
     def _threads(self) -> ThreadPoolExecutor:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="poll")
         return self._executor
+
+    def _loop(self) -> ThreadPoolExecutor:
+        if self._loop_thread is None:
+            self._loop_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-loop")
+        return self._loop_thread
 
     def __enter__(self) -> Poller:
         return self
@@ -629,14 +710,46 @@ class Poller:
         pool = self.pool or gateway.client_pool()
         # Configs (and password decryption) are built here, where the app context is; workers get plain data.
         jobs = [(router.id, gateway.router_config(router, self.timeout)) for router in routers]
+        finished: queue.SimpleQueue[PollResult] = queue.SimpleQueue()
         looped = [job for job in jobs if can_multiplex(job[1])]
-        futures: list[Future[PollResult]] = [
-            self._threads().submit(poll_one, pool, rid, config) for rid, config in jobs if not can_multiplex(config)
-        ]
-        results = poll_many(pool, looped, self.concurrency) if looped else []
-        results.extend(future.result() for future in futures)
-        report.network_seconds = time.perf_counter() - started
-        ingest = Ingest(routers, now)
+        for router_id, config in jobs:
+            if not can_multiplex(config):
+                future = self._threads().submit(poll_one, pool, router_id, config)
+                future.add_done_callback(lambda f, rid=router_id: finished.put(_future_result(rid, f)))
+        if looped:
+            self._loop().submit(poll_many, pool, looped, self.concurrency, finished.put)
+        # Answers are stored while slower routers are still awaited (a silent router costs its deadline
+        # once, not the deadline plus the database work of the whole fleet). Each batch commits on its
+        # own, so the database is never held for a network wait.
+        by_id = {router.id: router for router in routers}
+        pending = len(jobs)
+        batch: list[PollResult] = []
+        expired = False
+        while pending:
+            try:
+                result: PollResult | None = finished.get(timeout=_BATCH_PAUSE if batch else None)
+            except queue.Empty:
+                result = None
+            if result is not None:
+                batch.append(result)
+                pending -= 1
+                if not pending:
+                    report.network_seconds = time.perf_counter() - started
+            if batch and (result is None or not pending or len(batch) >= _BATCH_SIZE):
+                self._store(batch, by_id, now, report, reload=expired)
+                batch = []
+                expired = True
+        report.total_seconds = time.perf_counter() - started
+        return report
+
+    def _store(
+        self, results: list[PollResult], by_id: dict[int, Router], now: datetime, report: CycleReport, *, reload: bool
+    ) -> None:
+        """The database half for one batch of results: state, interfaces, metrics, events, alerts; one commit."""
+        if reload:
+            # Objects expire at each commit: one query refreshes this batch instead of one query per router.
+            list(db.session.scalars(select(Router).where(Router.id.in_([r.router_id for r in results]))))
+        ingest = Ingest([by_id[result.router_id] for result in results], now)
         states = ingest.states
         for result in results:
             router = ingest.routers[result.router_id]
@@ -650,33 +763,31 @@ class Poller:
                 ingest.failed(router, result.error, interval)
                 report.offline += 1
         ingest.config_changes()
-        report.metric_rows = metrics.record_many(ingest.metric_rows)
-        report.events = ingest.events
+        ingest.write_interfaces()
+        report.metric_rows += metrics.record_many(ingest.metric_rows)
+        report.events += ingest.events
         db.session.flush()
         outcome = alerts.evaluate(list(ingest.routers.values()), ingest.states, now)
-        report.fired, report.resolved = outcome.fired, outcome.resolved
+        report.fired.extend(outcome.fired)
+        report.resolved.extend(outcome.resolved)
+        online = [router.id for router in ingest.routers.values() if router.is_online]
         db.session.commit()
         alerts.send_notifications(outcome, now)
-        self._sync_hotspots([r for r in ingest.routers.values() if r.is_online], now, report)
-        report.total_seconds = time.perf_counter() - started
-        return report
+        self._sync_hotspots(online, by_id, now, report)
 
     @staticmethod
-    def _sync_hotspots(online: list[Router], now: datetime, report: CycleReport) -> None:
+    def _sync_hotspots(online: list[int], by_id: dict[int, Router], now: datetime, report: CycleReport) -> None:
         """Activation, sales and expiry of vouchers follow the poll, for routers that sell packages."""
         if not online:
             return
-        selling = set(db.session.scalars(
-            select(Package.router_id).where(Package.router_id.in_([r.id for r in online])).distinct()))
-        for router in online:
-            if router.id not in selling:
-                continue
+        selling = db.session.scalars(select(Package.router_id).where(Package.router_id.in_(online)).distinct())
+        for router_id in sorted(set(selling)):
             try:
-                hotspot_sync.sync_router(router, now)
+                hotspot_sync.sync_router(by_id[router_id], now)
                 report.hotspot_synced += 1
             except ServiceError as exc:
                 report.hotspot_failed += 1
-                log.warning("hotspot sync of router %s failed: %s", router.id, exc.message)
+                log.warning("hotspot sync of router %s failed: %s", router_id, exc.message)
 
 
 def set_interval(router: Router, seconds: int | None) -> PollState:
