@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, func, or_, select
 
 from webapp.extensions import db
-from webapp.models import Alert, AlertRule, MonitoredInterface, MonitorEvent, PollState, Router, User
+from webapp.models import Alert, AlertRule, MonitoredInterface, MonitorEvent, Router, User
 from webapp.services import metrics, notify
 from webapp.services.errors import Conflict, Invalid, NotFound
 from webapp.services.pagination import Page, paginate
@@ -42,6 +42,15 @@ DEFAULT_RULES: dict[str, RuleDefault] = {
 STATES = ("active", "acknowledged", "resolved")
 OPEN_STATES = ("active", "acknowledged")
 EVENT_KINDS = ("down", "up", "reboot", "version", "config")
+
+
+class StateView(Protocol):
+    """What alert evaluation reads of a router's poll state (a :class:`PollState` or the poller's plain row)."""
+
+    interval_seconds: int | None
+    down_since: datetime | None
+    cpu_load: float | None
+    memory_used_pct: float | None
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ def _held_for(router_id: int, name: str, threshold: float, minutes: int, now_ts:
 
 
 class _Evaluation:
-    def __init__(self, routers: list[Router], states: Mapping[int, PollState], now: datetime) -> None:
+    def __init__(self, routers: list[Router], states: Mapping[int, StateView], now: datetime) -> None:
         self.now = now
         self.now_ts = metrics.epoch(now)
         self.states = states
@@ -212,7 +221,7 @@ class _Evaluation:
             )
 
 
-def evaluate(routers: list[Router], states: Mapping[int, PollState], now: datetime) -> Outcome:
+def evaluate(routers: list[Router], states: Mapping[int, StateView], now: datetime) -> Outcome:
     """Open and resolve alerts for ``routers`` from what the poller just stored (flushes, does not commit)."""
     if not routers:
         return Outcome()

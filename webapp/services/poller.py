@@ -10,6 +10,7 @@ into metric rows, interface state, events and alerts, and commits once.
 from __future__ import annotations
 
 import logging
+import operator
 import queue
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from routeros import ApiClient, Client, ClientPool, RouterConfig, values
 from routeros import errors as ros
@@ -32,7 +34,6 @@ from webapp.models import AuditEvent, MonitoredInterface, MonitorEvent, PollStat
 from webapp.models.hotspot import Package
 from webapp.services import alerts, gateway, hotspot_sync, metrics
 from webapp.services.errors import RouterTimeout, ServiceError
-from webapp.services.routers import mark_status
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,11 @@ _PIPELINE = b"".join(encode_sentence([*words, f".tag={tag}"]) for tag, words in 
 #: Reads a router may refuse without being down (no health sensors on a VM, no hotspot package).
 _OPTIONAL = frozenset({"mon-health", "mon-hotspot"})
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-#: A cycle stores what has arrived once this many results wait, or when answers pause this long (s).
+#: A cycle stores what has arrived when answers pause this long (s), or when at least _BATCH_MIN have
+#: arrived and no more are waiting, or at _BATCH_SIZE: small enough that little is left to store when
+#: the last router answers, large enough that per-batch queries and commits stay a small share.
 _BATCH_SIZE = 500
+_BATCH_MIN = 100
 _BATCH_PAUSE = 0.02
 _INTERFACES = MonitoredInterface.__table__
 #: Interface columns the poll writes (besides the key: id, router_id, name).
@@ -73,6 +77,32 @@ _INTERFACE_FIELDS = (
     "tx_counter",
     "counters_ts",
 )
+_STATES = PollState.__table__
+_STATE_FIELDS = (
+    "interval_seconds",
+    "next_poll_at",
+    "last_polled_at",
+    "last_success_at",
+    "down_since",
+    "failures",
+    "last_uptime_seconds",
+    "last_version",
+    "last_poll_ms",
+    "cpu_load",
+    "memory_used_pct",
+    "audit_seen_id",
+)
+_ROUTERS = Router.__table__
+_ROUTER_FIELDS = (
+    "is_online",
+    "last_checked",
+    "last_error",
+    "last_error_message",
+    "last_latency_ms",
+    "routeros_version",
+    "resolved_protocol",
+)
+_UPDATE_KEYS = ("v_id", *(f"v_{name}" for name in _INTERFACE_FIELDS))
 U32 = 2**32
 U64 = 2**64
 
@@ -358,6 +388,27 @@ def duration_text(delta: timedelta) -> str:
     return " ".join(shown[:2]) or "0s"
 
 
+class PollView:
+    """A router's poll state as a plain row: what :class:`PollState` holds, without ORM bookkeeping."""
+
+    __slots__ = ("router_id", *_STATE_FIELDS, "new", "touched")
+
+    def __init__(self, router_id: int, *values: Any, new: bool = False, **named: Any) -> None:
+        self.router_id = router_id
+        for name, value in zip(_STATE_FIELDS, values or (None,) * len(_STATE_FIELDS), strict=True):
+            setattr(self, name, value)
+        for name, value in named.items():
+            setattr(self, name, value)
+        self.new = new
+        self.touched = new
+
+    def row(self, prefix: str = "") -> dict[str, Any]:
+        """The state as bind parameters (names prefixed for an UPDATE's executemany)."""
+        row = {f"{prefix}{name}": getattr(self, name) for name in _STATE_FIELDS}
+        row[f"{prefix}router_id"] = self.router_id
+        return row
+
+
 class Ingest:
     """The database half of a cycle for a set of routers (preloads state in bulk, writes once)."""
 
@@ -366,21 +417,22 @@ class Ingest:
         self.ts = metrics.epoch(now)
         self.routers = {router.id: router for router in routers}
         ids = list(self.routers)
-        self.states = (
-            {
-                s.router_id: s
-                for s in db.session.scalars(select(PollState).where(PollState.router_id.in_(ids)))
-            }
-            if ids
-            else {}
-        )
+        # Poll states and router status are read and written as plain rows too (see write_states).
+        self.states: dict[int, PollView] = {}
+        if ids:
+            table = _STATES
+            columns = [table.c.router_id, *(table.c[name] for name in _STATE_FIELDS)]
+            for values in db.session.execute(select(*columns).where(table.c.router_id.in_(ids))):
+                self.states[values[0]] = PollView(*values)
         # Interfaces are ten times as many rows as routers: plain rows in, one executemany per kind of write out.
         self.interfaces: dict[int, dict[str, dict[str, Any]]] = {rid: {} for rid in ids}
         if ids:
             table = _INTERFACES
             columns = [table.c.id, table.c.router_id, table.c.name, *(table.c[name] for name in _INTERFACE_FIELDS)]
-            for row in db.session.execute(select(*columns).where(table.c.router_id.in_(ids))).mappings():
-                self.interfaces[row["router_id"]][row["name"]] = dict(row)
+            keys = [column.key for column in columns]
+            for values in db.session.execute(select(*columns).where(table.c.router_id.in_(ids))):
+                row = dict(zip(keys, values, strict=True))
+                self.interfaces[row["router_id"]][row["name"]] = row
         self._interface_inserts: list[dict[str, Any]] = []
         self._interface_updates: list[dict[str, Any]] = []
         self._interface_deletes: list[int] = []
@@ -388,16 +440,69 @@ class Ingest:
         self._pending_interface_rows: list[dict[str, Any]] = []
         self.events = 0
         self._audit_top: int | None = None
+        self._router_updates: list[dict[str, Any]] = []
 
-    def state(self, router: Router) -> PollState:
+    def state(self, router: Router) -> PollView:
         state = self.states.get(router.id)
         if state is None:
             if self._audit_top is None:
                 self._audit_top = db.session.scalar(select(func.max(AuditEvent.id))) or 0
-            state = PollState(router_id=router.id, failures=0, audit_seen_id=self._audit_top)
-            db.session.add(state)
+            state = PollView(router.id, failures=0, audit_seen_id=self._audit_top, new=True)
             self.states[router.id] = state
         return state
+
+    def status(
+        self,
+        router: Router,
+        *,
+        online: bool,
+        reason: str | None = None,
+        message: str | None = None,
+        latency_ms: float | None = None,
+        version: str | None = None,
+        protocol: str | None = None,
+    ) -> None:
+        """What :func:`webapp.services.routers.mark_status` records, gathered for one bulk update."""
+        values = {
+            "is_online": online,
+            "last_checked": self.now,
+            "last_error": None if online else reason,
+            "last_error_message": None if online else (message or "")[:500],
+            "last_latency_ms": round(latency_ms, 1) if latency_ms is not None else router.last_latency_ms,
+            "routeros_version": version or router.routeros_version,
+            "resolved_protocol": protocol or router.resolved_protocol,
+        }
+        # The loaded object shows the new status (alerts read it) without becoming a pending ORM update.
+        for key, value in values.items():
+            set_committed_value(router, key, value)
+        values["v_id"] = router.id
+        self._router_updates.append(values)
+
+    def write_states(self) -> None:
+        """Store router status and poll states: one executemany each (inserts for first polls)."""
+        if self._router_updates:
+            routers = _ROUTERS
+            statement = (
+                update(routers)
+                .where(routers.c.id == bindparam("v_id"))
+                .values({name: bindparam(name) for name in _ROUTER_FIELDS})
+            )
+            db.session.execute(statement, self._router_updates)
+            self._router_updates = []
+        table = _STATES
+        new = [state.row() for state in self.states.values() if state.new and state.touched]
+        old = [state.row("v_") for state in self.states.values() if not state.new and state.touched]
+        if old:
+            statement = (
+                update(table)
+                .where(table.c.router_id == bindparam("v_router_id"))
+                .values({name: bindparam(f"v_{name}") for name in _STATE_FIELDS})
+            )
+            db.session.execute(statement, old)
+        if new:
+            db.session.execute(insert(table), new)
+        for state in self.states.values():
+            state.new = state.touched = False
 
     def metric(self, router_id: int, name: str, value: float | None, subject: str = "") -> None:
         if value is not None:
@@ -431,8 +536,8 @@ class Ingest:
                     reason=reason,
                 )
                 self.events += 1
-        mark_status(router, online=False, reason=reason, message=error.message)
-        router.last_checked = self.now
+        state.touched = True
+        self.status(router, online=False, reason=reason, message=error.message)
 
     def succeeded(self, router: Router, sample: Sample, interval: int) -> None:
         state = self.state(router)
@@ -488,14 +593,14 @@ class Ingest:
         state.cpu_load, state.memory_used_pct = cpu, memory
         rid = router.id
         self._interfaces(router, sample.interfaces, rebooted, fresh)
-        mark_status(
+        state.touched = True
+        self.status(
             router,
             online=True,
             latency_ms=sample.latency_ms,
             version=resource.get("version"),
             protocol=sample.protocol,
         )
-        router.last_checked = now
         if not fresh:
             return
         self.metric(rid, "cpu", cpu)
@@ -582,10 +687,9 @@ class Ingest:
                 .where(table.c.id == bindparam("v_id"))
                 .values({name: bindparam(f"v_{name}") for name in _INTERFACE_FIELDS})
             )
-            db.session.execute(
-                statement,
-                [{f"v_{key}": value for key, value in row.items()} for row in self._interface_updates],
-            )
+            fields = operator.itemgetter("id", *_INTERFACE_FIELDS)
+            rows = [dict(zip(_UPDATE_KEYS, fields(row), strict=True)) for row in self._interface_updates]
+            db.session.execute(statement, rows)
         if self._interface_inserts:
             db.session.execute(insert(table), self._interface_inserts)
         self._interface_inserts, self._interface_updates, self._interface_deletes = [], [], []
@@ -607,6 +711,7 @@ class Ingest:
             if audit.id <= (state.audit_seen_id or 0):
                 continue
             state.audit_seen_id = audit.id
+            state.touched = True
             method = str((audit.details or {}).get("method", "")).upper()
             if audit.action == "command.run" and method not in _WRITE_METHODS:
                 continue
@@ -735,7 +840,8 @@ class Poller:
                 pending -= 1
                 if not pending:
                     report.network_seconds = time.perf_counter() - started
-            if batch and (result is None or not pending or len(batch) >= _BATCH_SIZE):
+            ready = len(batch) >= _BATCH_SIZE or (len(batch) >= _BATCH_MIN and finished.empty())
+            if batch and (result is None or not pending or ready):
                 self._store(batch, by_id, now, report, reload=expired)
                 batch = []
                 expired = True
@@ -763,6 +869,7 @@ class Poller:
                 ingest.failed(router, result.error, interval)
                 report.offline += 1
         ingest.config_changes()
+        ingest.write_states()
         ingest.write_interfaces()
         report.metric_rows += metrics.record_many(ingest.metric_rows)
         report.events += ingest.events
