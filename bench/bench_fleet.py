@@ -9,14 +9,18 @@ router as ``python -m routeros.simulator`` does), so the RSS printed is the poll
 
 Figures: one round trip (median ``/system/identity/print`` on a warm connection), the cold cycle (every
 router connects and logs in), the warm cycle (pooled connections) as a ratio to one round trip, the
-network half and the database half of the warm cycle, peak RSS; the same with blackholed routers against
-the deadline; and the time and rows read of a 30-day CPU graph answered from the hourly table.
+network half (until the last router's result) and the database half (what is left after it: batches are
+stored while the network half runs), the CPU the simulator and the poller used during the cycle (the
+simulator serves the whole fleet from one asyncio thread, so its CPU time bounds the network half), peak
+RSS; the same with blackholed routers against the deadline; and the time and rows read of a 30-day CPU
+graph answered from the hourly table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import signal
 import statistics
@@ -37,6 +41,13 @@ def peak_rss_mib() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_ms(pid: int | str = "self") -> float:
+    """CPU time (user + system) a process has used so far, in ms."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def serve(count: int, latency_ms: float, blackholed: int) -> int:
@@ -154,14 +165,17 @@ def run(args: argparse.Namespace) -> None:
                 with Poller(concurrency=args.concurrency, timeout=args.timeout, interval=60) as poller:
                     for cycle in ("cold", "warm", "warm"):
                         time.sleep(1.0)  # metric points are per second
+                        sim_before, own_before = cpu_ms(child.pid), cpu_ms()
                         report = poller.cycle(utcnow(), force=True)
+                        sim_cpu, own_cpu = cpu_ms(child.pid) - sim_before, cpu_ms() - own_before
                         database = report.total_seconds - report.network_seconds
                         print(
                             f"[{label}] {cycle} cycle: {report.total_seconds * 1000:.0f} ms "
                             f"= {report.total_seconds / rtt:.1f}x one round trip "
                             f"(network {report.network_seconds * 1000:.0f} ms "
                             f"= {report.network_seconds / rtt:.1f}x, database {database * 1000:.0f} ms); "
-                            f"{report.online} up, {report.offline} down, {report.metric_rows} metric rows"
+                            f"{report.online} up, {report.offline} down, {report.metric_rows} metric rows; "
+                            f"CPU: simulator {sim_cpu:.0f} ms, poller {own_cpu:.0f} ms"
                         )
                     if dead:
                         bound = args.timeout + 3 * rtt

@@ -1,10 +1,13 @@
 """The fleet poller: read every due router concurrently, store metrics and interfaces, log events, run alerts.
 
-One cycle has two halves. The network half runs in a bounded thread pool and touches neither Flask nor the
-database: each worker borrows a pooled client and reads the router within the poll's deadline (on the binary
-API all reads go out at once as tagged commands and the replies are read as they come, one round trip on a
-router that answers tags concurrently). The database half runs in the calling thread: it turns the samples
-into metric rows, interface state, events and alerts, and commits once.
+One cycle has two halves. The network half touches neither Flask nor the database: plain binary-API
+routers are driven together by one selectors loop on a background thread (:mod:`routeros.multiplex`:
+warm pooled connections, all four reads out at once as tagged commands, one round trip on a router
+that answers tags concurrently, each router within its own deadline); REST, api-ssl and routers named
+by DNS are read by worker threads. The database half runs in the calling thread while the network half
+is still going: results are stored in batches as they arrive (interfaces, poll states and router status
+as bulk executemany writes, metric points by one Core insert, then events and alerts), one commit per
+batch, so a router that never answers costs its deadline once and holds no transaction open.
 """
 
 from __future__ import annotations
