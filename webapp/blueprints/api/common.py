@@ -39,9 +39,20 @@ def json_body(model: type[ModelT]) -> ModelT:
 def _fields(exc: ValidationError) -> dict[str, str]:
     fields: dict[str, str] = {}
     for err in exc.errors():
-        name = ".".join(str(part) for part in err["loc"]) or "body"
-        fields.setdefault(name, err["msg"])
+        # pydantic names its validators in the location ("function-before[...]", "str", "int"...); clients
+        # want the field path only.
+        loc = err["loc"]
+        parts = [str(part) for part in loc[:1]] + [str(part) for part in loc[1:] if not _is_validator_label(part)]
+        fields.setdefault(".".join(parts) or "body", err["msg"])
     return fields
+
+
+def _is_validator_label(part: object) -> bool:
+    return isinstance(part, str) and ("[" in part or part in _TYPE_LABELS)
+
+
+_TYPE_LABELS = frozenset({"str", "int", "float", "bool", "decimal", "list", "dict", "none", "function-after",
+                          "function-before", "function-wrap", "function-plain", "constrained-str"})
 
 
 def _summary(exc: ValidationError) -> str:
