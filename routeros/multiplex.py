@@ -37,7 +37,7 @@ from routeros.errors import (
     Unreachable,
 )
 from routeros.pool import ClientPool
-from routeros.protocol import encode_sentence
+from routeros.protocol import encode_sentence, reply_attributes
 from routeros.values import Row
 
 #: One ``recv`` asks for this much (a monitoring reply is a few kilobytes).
@@ -78,21 +78,6 @@ def can_multiplex(config: RouterConfig) -> bool:
     return True
 
 
-def _parse(sentence: list[str]) -> tuple[Row, str | None]:
-    row: Row = {}
-    tag = None
-    for word in sentence[1:]:
-        if word[:1] == "=":
-            sep = word.find("=", 1)
-            if sep < 0:
-                row[word[1:]] = ""
-            else:
-                row[word[1:sep]] = word[sep + 1 :]
-        elif word.startswith(".tag="):
-            tag = word[5:]
-    return row, tag
-
-
 def _fatal(client: ApiClient, sentence: list[str]) -> FatalError:
     reason = " ".join(word for word in sentence[1:] if not word.startswith(".tag=")) or "no reason given"
     client.connection.broken = True
@@ -109,7 +94,7 @@ def _talk(client: ApiClient, words: list[str], *, during_login: bool) -> Generat
         assert sentence is not None
         if sentence[0] == "!fatal":
             raise _fatal(client, sentence)
-        row, reply_tag = _parse(sentence)
+        row, reply_tag = reply_attributes(sentence)
         if reply_tag is not None and reply_tag != tag:
             continue
         word = sentence[0]
@@ -151,7 +136,7 @@ def _converse(client: ApiClient, commands: Sequence[Sequence[str]], login: bool)
         word = sentence[0]
         if word == "!fatal":
             raise _fatal(client, sentence)
-        row, tag = _parse(sentence)
+        row, tag = reply_attributes(sentence)
         index = tags.get(tag) if tag is not None else None
         if index is None:
             continue  # a leftover of an earlier, abandoned command on this connection

@@ -281,3 +281,23 @@ def query_words(query: Mapping[str, object] | Iterable[str] | str) -> list[str]:
         else:
             words.append(f"?{name}={api_text(value)}")
     return words
+
+
+def reply_attributes(sentence: list[str]) -> tuple[dict[str, str], str | None]:
+    """The attributes and ``.tag`` of a reply sentence, ignoring any other word (lenient :func:`parse_reply`).
+
+    Used where replies of several tagged commands are read together and a bare word (``!fatal``'s reason)
+    must not abort the whole read.
+    """
+    row: dict[str, str] = {}
+    tag = None
+    for word in sentence[1:]:
+        if word[:1] == "=":
+            sep = word.find("=", 1)
+            if sep < 0:
+                row[word[1:]] = ""
+            else:
+                row[word[1:sep]] = word[sep + 1 :]
+        elif word.startswith(".tag="):
+            tag = word[5:]
+    return row, tag

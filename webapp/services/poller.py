@@ -31,7 +31,7 @@ from routeros import ApiClient, Client, ClientPool, RouterConfig, values
 from routeros import errors as ros
 from routeros.connection import Deadline
 from routeros.multiplex import Outcome, can_multiplex, run_pipelines
-from routeros.protocol import encode_sentence
+from routeros.protocol import encode_sentence, reply_attributes
 from webapp.extensions import db
 from webapp.models import AuditEvent, MonitoredInterface, MonitorEvent, PollState, Router, User
 from webapp.models.hotspot import Package
@@ -148,21 +148,6 @@ class CycleReport:
     total_seconds: float = 0.0
 
 
-def _parse_reply(sentence: list[str]) -> tuple[Row, str | None]:
-    row: Row = {}
-    tag = None
-    for word in sentence[1:]:
-        if word[:1] == "=":
-            sep = word.find("=", 1)
-            if sep < 0:
-                row[word[1:]] = ""
-            else:
-                row[word[1:sep]] = word[sep + 1 :]
-        elif word.startswith(".tag="):
-            tag = word[5:]
-    return row, tag
-
-
 def pipelined_reads(client: ApiClient, deadline: Deadline) -> dict[str, tuple[list[Row], Row, Row | None]]:
     """Send every read of a poll at once (tagged) and collect ``{tag: (rows, done, trap)}``.
 
@@ -183,7 +168,7 @@ def pipelined_reads(client: ApiClient, deadline: Deadline) -> dict[str, tuple[li
             connection.broken = True
             client.close()
             raise ros.FatalError(f"{client.config.where} ended the session: {' '.join(sentence[1:])}")
-        row, tag = _parse_reply(sentence)
+        row, tag = reply_attributes(sentence)
         if tag not in pending:
             continue  # a leftover of an earlier, abandoned command on this connection
         rows, done, trap = replies[tag]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.blueprints.dashboard import bp
+from webapp.blueprints.dashboard.htmx import navigate
 from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
 from webapp.models import Package, Router
 from webapp.services import hotspot_settings, hotspot_sync, packages, routers, sales, vouchers
@@ -21,21 +22,6 @@ from webapp.timeutil import utcnow
 
 LAYOUTS = {"a4": "A4 sheet", "80mm": "80 mm thermal", "58mm": "58 mm thermal"}
 _ROUTER_DOWN = (RouterUnreachable, RouterTimeout, RouterRejected)
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _navigate(target: str) -> Response:
-    """``HX-Redirect`` for htmx (a 303 would be swapped in), else a 303."""
-    if _is_htmx():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = target
-    else:
-        response = redirect(target, code=303)
-    response.headers["Vary"] = "HX-Request"
-    return response
 
 
 def _apply(form: Any, error: ServiceError) -> None:
@@ -127,7 +113,7 @@ def hotspot_package_create(router_id: int):  # type: ignore[no-untyped-def]
             else:
                 flash(f'Package "{change.package.name}" saved; the router could not be reached, so it is '
                       f"pending sync.", "error")
-            return _navigate(url_for("dashboard.hotspot_packages", router_id=router.id))
+            return navigate(url_for("dashboard.hotspot_packages", router_id=router.id))
     return render_template("hotspot/_package_form.html", **_catalog(router, form, preview)), 422
 
 
@@ -158,7 +144,7 @@ def hotspot_package_update(package_id: int):  # type: ignore[no-untyped-def]
                                        package=package, preview=change)
             flash(f'Package "{package.name}" saved' + ("." if change.synced else "; pending sync."),
                   "success" if change.synced else "error")
-            return _navigate(url_for("dashboard.hotspot_packages", router_id=router.id))
+            return navigate(url_for("dashboard.hotspot_packages", router_id=router.id))
     return render_template("hotspot/_package_form.html", **_common(router), form=form, package=package,
                            preview=None), 422
 
@@ -182,7 +168,7 @@ def hotspot_package_delete(package_id: int):  # type: ignore[no-untyped-def]
         flash(error.message, "error")
     else:
         flash(f'Package "{name}" deleted.', "success")
-    return _navigate(url_for("dashboard.hotspot_packages", router_id=router_id))
+    return navigate(url_for("dashboard.hotspot_packages", router_id=router_id))
 
 
 @bp.get("/routers/<int:router_id>/packages/drift")
@@ -213,7 +199,7 @@ def hotspot_reconcile(router_id: int):  # type: ignore[no-untyped-def]
         what = f"{len(sent)} command(s) sent to the router" if direction == "push" else \
             f"{len(changed)} package(s) updated from the router"
         flash(f"Reconciled: {what}.", "success")
-    return _navigate(url_for("dashboard.hotspot_drift", router_id=router_id))
+    return navigate(url_for("dashboard.hotspot_drift", router_id=router_id))
 
 
 @bp.post("/routers/<int:router_id>/hotspot/sync")
@@ -225,7 +211,7 @@ def hotspot_sync_now(router_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(f"Synced: {len(report.activated)} activated, {len(report.expired)} expired, "
               f"{report.pushed_packages + report.pushed_vouchers} pushed.", "success")
-    return _navigate(request.form.get("next") or url_for("dashboard.hotspot_vouchers", router_id=router_id))
+    return navigate(request.form.get("next") or url_for("dashboard.hotspot_vouchers", router_id=router_id))
 
 
 def _batch_form(router: Router, formdata: Any = None) -> VoucherBatchForm:
@@ -272,7 +258,7 @@ def hotspot_batch_create(router_id: int):  # type: ignore[no-untyped-def]
                       f"({result.error}), so they will be pushed by the next sync.", "error")
             else:
                 flash(f"{len(result.vouchers)} vouchers generated and added to the router.", "success")
-            return _navigate(url_for("dashboard.hotspot_batch", batch_id=result.batch.id))
+            return navigate(url_for("dashboard.hotspot_batch", batch_id=result.batch.id))
     return render_template("hotspot/_batch_form.html", **_vouchers_context(router, form)), 422
 
 
@@ -365,7 +351,7 @@ def hotspot_kick(router_id: int):  # type: ignore[no-untyped-def]
         flash(error.message, "error")
     else:
         flash(f"Session of {user} ended.", "success")
-    return _navigate(url_for("dashboard.hotspot_sessions", router_id=router_id))
+    return navigate(url_for("dashboard.hotspot_sessions", router_id=router_id))
 
 
 def _chart(report: sales.SalesReport) -> dict[str, Any]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.blueprints.dashboard import bp
+from webapp.blueprints.dashboard.htmx import is_htmx, navigate
 from webapp.forms import CommandFilterForm, CommandForm, RouterFilterForm, RouterForm
 from webapp.models import Router
 from webapp.services import audit, commands, routers
@@ -34,21 +35,6 @@ KNOWN_MENUS = (
 )
 # The service's name for a field -> the form's (a WTForms form cannot have a field called "data").
 _FIELD_ALIASES = {"data": "body"}
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _navigate(target: str) -> Response:
-    """Send the browser to ``target``: ``HX-Redirect`` for htmx (a 303 would be swapped in), else 303."""
-    if _is_htmx():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = target
-    else:
-        response = redirect(target, code=303)
-    response.headers["Vary"] = "HX-Request"
-    return response
 
 
 def _page_number(value: int | None) -> int:
@@ -119,7 +105,7 @@ def router_new():  # type: ignore[no-untyped-def]
 
 
 def _render_router_form(form: RouterForm, router: Router | None, status: int):  # type: ignore[no-untyped-def]
-    template = "routers/_form.html" if _is_htmx() else "routers/form.html"
+    template = "routers/_form.html" if is_htmx() else "routers/form.html"
     response = Response(render_template(template, form=form, router=router), status=status)
     response.headers["Vary"] = "HX-Request"
     return response
@@ -135,7 +121,7 @@ def router_create():  # type: ignore[no-untyped-def]
             _apply_errors(form, error)
         else:
             flash(f'Router "{router.name}" added.', "success")
-            return _navigate(url_for("dashboard.router_detail", router_id=router.id))
+            return navigate(url_for("dashboard.router_detail", router_id=router.id))
     return _render_router_form(form, None, 422)
 
 
@@ -176,7 +162,7 @@ def router_update(router_id: int):  # type: ignore[no-untyped-def]
             _apply_errors(form, error)
         else:
             flash(f'Router "{router.name}" saved.', "success")
-            return _navigate(url_for("dashboard.router_detail", router_id=router_id))
+            return navigate(url_for("dashboard.router_detail", router_id=router_id))
     return _render_router_form(form, router, 422)
 
 
@@ -184,7 +170,7 @@ def router_update(router_id: int):  # type: ignore[no-untyped-def]
 def router_delete(router_id: int):  # type: ignore[no-untyped-def]
     name = routers.delete_router(current_user, router_id, request.remote_addr)
     flash(f'Router "{name}" deleted.', "success")
-    return _navigate(url_for("dashboard.routers_page"))
+    return navigate(url_for("dashboard.routers_page"))
 
 
 @bp.post("/routers/<int:router_id>/test")
