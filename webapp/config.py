@@ -27,6 +27,8 @@ class Defaults:
     # JSON bodies are small; anything bigger is refused with 413 before it is parsed.
     MAX_CONTENT_LENGTH = 512 * 1024
 
+    # Explicit: Flask-Limiter keeps the last app's value on its one shared instance otherwise.
+    RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
