@@ -96,3 +96,15 @@ def test_api_keys_page_creates_shows_once_and_revokes(client, html, user) -> Non
     revoked = client.post(f"/dashboard/api-keys/{key_id}/revoke", headers={"X-CSRFToken": token})
     assert revoked.status_code == 200
     assert "router-script" not in revoked.get_data(as_text=True)
+
+
+def test_overview_shows_fleet_alerts_and_sales(client, html, api, user) -> None:  # type: ignore[no-untyped-def]
+    headers = api.headers()
+    for name in ("a", "b"):
+        body = {"name": name, "host": "10.0.0.1", "username": "admin", "password": "pw"}
+        assert client.post("/routers/", json=body, headers=headers).status_code == 201
+    html.login()
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert "2 not checked" in page and "of 2" in page
+    assert "no open alerts" in page
+    assert "KES 0.00" in page and "0 sales" in page

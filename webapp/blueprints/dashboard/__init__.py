@@ -6,8 +6,10 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from webapp.forms import ApiKeyForm
-from webapp.services import accounts
+from webapp.services import accounts, poller, sales
+from webapp.services.hotspot_settings import money
 from webapp.services.errors import ServiceError
+from webapp.timeutil import utcnow
 
 bp = Blueprint("dashboard", __name__)
 
@@ -20,7 +22,15 @@ def _require_login() -> None:
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
-    return render_template("dashboard/home.html")
+    now = utcnow()
+    today = sales.report(current_user, period="daily", start=None, end=None, now=now)
+    return render_template(
+        "dashboard/home.html",
+        fleet=poller.fleet_overview(current_user),
+        sales_today=today.buckets[-1] if today.buckets else None,
+        sales_month=today,
+        money=money,
+    )
 
 
 @bp.get("/api-keys")
