@@ -129,7 +129,8 @@ def report(
     result = SalesReport(period, currency, zone.key, start, end, buckets, [])
     for sale, router_name in db.session.execute(statement):
         if sale.currency != currency:
-            result.other_currencies[sale.currency] = result.other_currencies.get(sale.currency, Decimal("0")) + sale.price
+            earlier = result.other_currencies.get(sale.currency, Decimal("0"))
+            result.other_currencies[sale.currency] = earlier + sale.price
             continue
         local = local_now(zone, sale.sold_at)
         key = local.date().isoformat() if period == "daily" else f"{local.year:04d}-{local.month:02d}"
@@ -182,7 +183,8 @@ def sales_csv(actor: User, *, router_id: int | None = None) -> str:
     :raises NotFound: when ``router_id`` is not the actor's.
     """
     zone = zone_for(actor.id)
-    names: dict[int, str] = {rid: name for rid, name in db.session.execute(select(Router.id, Router.name).where(Router.user_id == actor.id))}
+    owned = select(Router.id, Router.name).where(Router.user_id == actor.id)
+    names: dict[int, str] = {rid: name for rid, name in db.session.execute(owned)}
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["sold_at_utc", f"sold_at_local ({zone.key})", "router", "package", "price", "currency",

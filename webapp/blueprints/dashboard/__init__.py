@@ -7,8 +7,8 @@ from flask_login import current_user, login_required
 
 from webapp.forms import ApiKeyForm
 from webapp.services import accounts, poller, sales
-from webapp.services.hotspot_settings import money
 from webapp.services.errors import ServiceError
+from webapp.services.hotspot_settings import money
 from webapp.timeutil import utcnow
 
 bp = Blueprint("dashboard", __name__)
