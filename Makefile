@@ -29,6 +29,7 @@ system-deps:
 	fi
 
 test: $(STAMP) system-deps
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
 demo: $(STAMP)
