@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import PASSWORD, csrf_from
 
 
@@ -108,3 +110,13 @@ def test_overview_shows_fleet_alerts_and_sales(client, html, api, user) -> None:
     assert "2 not checked" in page and "of 2" in page
     assert "no open alerts" in page
     assert "KES 0.00" in page and "0 sales" in page
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/%09/evil.example", "/%0a/x", "https://evil.example/", "/\\evil"])
+def test_login_never_redirects_off_site(client, user, target: str) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_from(client.get("/dashboard/login").get_data(as_text=True))
+    response = client.post(
+        f"/dashboard/login?next={target}", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard/"

@@ -7,6 +7,7 @@ from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
+from webapp.blueprints.dashboard.htmx import safe_next
 from webapp.extensions import limiter
 from webapp.forms import ConfirmForm, LoginForm
 from webapp.services import accounts
@@ -21,13 +22,6 @@ def _login_limit() -> str:
 
 def _form_name_key() -> str:
     return "login-name:" + (request.form.get("username") or "").strip().lower()[:128]
-
-
-def _safe_next(target: str | None) -> str:
-    # Only same-site paths: "//evil.example" and absolute URLs would make this an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("dashboard.home")
 
 
 def _too_many_attempts(limit: RequestLimit):  # type: ignore[no-untyped-def]
@@ -53,7 +47,7 @@ def login():  # type: ignore[no-untyped-def]
         else:
             login_user(user, remember=bool(form.remember.data))
             flash(f"Welcome, {user.username}.", "success")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("dashboard.home")))
     elif form.is_submitted():
         status = 400
     return render_template("auth/login.html", form=form, error=error), status

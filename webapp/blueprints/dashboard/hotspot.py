@@ -211,7 +211,8 @@ def hotspot_sync_now(router_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(f"Synced: {len(report.activated)} activated, {len(report.expired)} expired, "
               f"{report.pushed_packages + report.pushed_vouchers} pushed.", "success")
-    return navigate(request.form.get("next") or url_for("dashboard.hotspot_vouchers", router_id=router_id))
+    fallback = url_for("dashboard.hotspot_vouchers", router_id=router_id)
+    return navigate(safe_next(request.form.get("next"), fallback))
 
 
 def _batch_form(router: Router, formdata: Any = None) -> VoucherBatchForm:
