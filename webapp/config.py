@@ -56,6 +56,8 @@ class Defaults:
     SMTP_TIMEOUT = 10.0
     ALERT_MAIL_FROM = "routerdeck@localhost"
     WEBHOOK_TIMEOUT = 5.0
+    # Webhooks go to public addresses only unless the operator allows internal receivers (SSRF guard).
+    WEBHOOK_ALLOW_PRIVATE = False
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

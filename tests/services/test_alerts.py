@@ -119,7 +119,8 @@ def webhook() -> Iterator[WebhookReceiver]:
 @pytest.fixture
 def app_config(tmp_path: Path, smtp: SmtpSink) -> dict[str, Any]:
     return make_config(tmp_path / "alerts.db", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, SMTP_TIMEOUT=5.0,
-                       ALERT_MAIL_FROM="deck@example.com", WEBHOOK_TIMEOUT=5.0)
+                       ALERT_MAIL_FROM="deck@example.com", WEBHOOK_TIMEOUT=5.0,
+                       WEBHOOK_ALLOW_PRIVATE=True)
 
 
 @pytest.fixture
@@ -262,3 +263,39 @@ def test_failed_deliveries_are_recorded_not_raised(setup: Any, webhook: WebhookR
     assert "answered 500" in errors[0]
     assert errors[1]
     assert "SMTP_HOST" in errors[2]
+
+
+def test_webhooks_to_private_addresses_are_refused_unless_allowed(
+    setup: Any, webhook: WebhookReceiver, app: Flask
+) -> None:
+    actor, router, state = setup
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    notify.create_channel(actor, {"kind": "webhook", "target": webhook.url + "?token=s3cret", "cooldown_minutes": 0})
+    go_down(router, state, T0)
+    run(router, state, T0 + timedelta(minutes=5))
+    assert webhook.bodies == []  # nothing reached the internal receiver
+    error = db.session.scalar(select(Notification.error))
+    assert "not a public address" in error and "s3cret" not in error
+
+
+def test_redirects_are_not_followed(setup: Any, webhook: WebhookReceiver) -> None:
+    actor, router, state = setup
+    webhook.status = 307
+    notify.create_channel(actor, {"kind": "webhook", "target": webhook.url, "cooldown_minutes": 0})
+    go_down(router, state, T0)
+    run(router, state, T0 + timedelta(minutes=5))
+    assert len(webhook.bodies) == 1
+    assert "answered 307" in db.session.scalar(select(Notification.error))
+
+
+def test_a_router_name_with_a_newline_still_mails(setup: Any, smtp: SmtpSink) -> None:
+    actor, router, state = setup
+    router.name = "edge\r\nBcc: someone@example.com"
+    db.session.commit()
+    notify.create_channel(actor, {"kind": "email", "target": "noc@example.com", "cooldown_minutes": 0})
+    go_down(router, state, T0)
+    run(router, state, T0 + timedelta(minutes=5))
+    assert len(smtp.messages) == 1
+    mail = message_from_bytes(smtp.messages[0][2])
+    assert "Bcc" not in mail.keys()  # the name stayed inside the subject line
+    assert "edge Bcc: someone@example.com" in " ".join(mail["Subject"].split())

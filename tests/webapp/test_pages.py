@@ -112,7 +112,9 @@ def test_overview_shows_fleet_alerts_and_sales(client, html, api, user) -> None:
     assert "KES 0.00" in page and "0 sales" in page
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "/%09/evil.example", "/%0a/x", "https://evil.example/", "/\\evil"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "/%09/evil.example", "/%0a/x", "https://evil.example/", "/\\evil"]
+)
 def test_login_never_redirects_off_site(client, user, target: str) -> None:  # type: ignore[no-untyped-def]
     token = csrf_from(client.get("/dashboard/login").get_data(as_text=True))
     response = client.post(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import smtplib
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -163,17 +165,39 @@ def send_email(settings: SmtpSettings, to: str, subject: str, body: str) -> None
         raise DeliveryFailed(f"SMTP {settings.host}:{settings.port}: {exc}") from None
 
 
-def send_webhook(url: str, body: dict[str, Any], timeout: float) -> None:
-    """POST ``body`` as JSON.
-
-    :raises DeliveryFailed: on a network error or a non-2xx answer.
-    """
+def private_address(host: str) -> bool:
+    """True when ``host`` (a name or an address) resolves to anything that is not a public address."""
     try:
-        response = requests.post(url, json=body, timeout=timeout)
+        infos = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False  # unresolvable: the POST itself will fail and be recorded
+    return any(not ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]).is_global for info in infos)
+
+
+def _redacted(url: str) -> str:
+    # Webhook URLs often carry a token in the path or query: errors name the host only.
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}"
+
+
+def send_webhook(url: str, body: dict[str, Any], timeout: float, *, allow_private: bool = False) -> None:
+    """POST ``body`` as JSON to a public address (private ones only when ``allow_private``).
+
+    Redirects are not followed: a public URL must not bounce the request into the private network.
+
+    :raises DeliveryFailed: for a private address, a network error or a non-2xx answer.
+    """
+    host = urlsplit(url).hostname or ""
+    if not allow_private and private_address(host):
+        raise DeliveryFailed(f"webhook {_redacted(url)}: refused, {host} is not a public address "
+                             "(set WEBHOOK_ALLOW_PRIVATE to allow internal receivers)")
+    try:
+        response = requests.post(url, json=body, timeout=timeout, allow_redirects=False, stream=True)
+        response.close()
     except requests.RequestException as exc:
-        raise DeliveryFailed(f"webhook {url}: {exc}") from None
+        raise DeliveryFailed(f"webhook {_redacted(url)}: {type(exc).__name__}") from None
     if not 200 <= response.status_code < 300:
-        raise DeliveryFailed(f"webhook {url} answered {response.status_code}")
+        raise DeliveryFailed(f"webhook {_redacted(url)} answered {response.status_code}")
 
 
 def _cooling(channel: NotificationChannel, alert: Alert, now: datetime) -> bool:
@@ -235,7 +259,8 @@ def deliver(alert: Alert, event: str, now: datetime) -> int:
             continue
         body = payload(alert, event)
         word = "RESOLVED" if event == "resolved" else alert.severity.upper()
-        title = f"[RouterDeck] {word}: {alert.message}"[:200]
+        # Names come from users and routers: one line, or the mail header refuses it.
+        title = " ".join(f"[RouterDeck] {word}: {alert.message}".split())[:200]
         error = None
         try:
             if channel.kind == "email":
@@ -246,8 +271,9 @@ def deliver(alert: Alert, event: str, now: datetime) -> int:
                 )
                 send_email(settings, channel.target, title, text)
             else:
-                send_webhook(channel.target, body, float(config.get("WEBHOOK_TIMEOUT", 5.0)))
-        except DeliveryFailed as exc:
+                send_webhook(channel.target, body, float(config.get("WEBHOOK_TIMEOUT", 5.0)),
+                             allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE")))
+        except (DeliveryFailed, ValueError) as exc:  # one bad channel must not stop the others
             error = str(exc)[:500]
         db.session.add(
             Notification(

@@ -10,7 +10,7 @@ from flask import Response, flash, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.blueprints.dashboard import bp
-from webapp.blueprints.dashboard.htmx import navigate
+from webapp.blueprints.dashboard.htmx import navigate, safe_next
 from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
 from webapp.models import Package, Router
 from webapp.services import hotspot_settings, hotspot_sync, packages, routers, sales, vouchers
