@@ -298,3 +298,17 @@ def test_confirmed_reboot_runs_and_is_audited(client, headers, sim) -> None:  # 
     assert done.status_code == 200, done.get_json()
     trail = client.get(f"/routers/{rid}/audit/", headers=headers).get_json()["results"]
     assert trail[0]["action"] == "command.run" and "system/reboot" in trail[0]["summary"]
+
+
+def test_history_never_keeps_router_secrets(client, headers, sim) -> None:  # type: ignore[no-untyped-def]
+    rid = add_router(client, headers, sim.router("core-v7"), "api")
+    added = execute(client, headers, rid, command="ppp/secret/add", method="POST",
+                    data={"name": "branch-vpn", "password": "ppp-s3cret", "service": "any"})
+    assert added.status_code == 200, added.get_json()
+    listed = execute(client, headers, rid, command="ppp/secret", method="GET", params={"?name": "branch-vpn"})
+    assert listed.get_json()["result"][0]["password"] == "ppp-s3cret"  # the person who asked sees it
+    history = client.get(f"/routers/{rid}/commands/", headers=headers).get_json()["results"]
+    assert "ppp-s3cret" not in str(history)
+    assert history[1]["data"]["password"] == "***" and history[0]["result"][0]["password"] == "***"
+    again = client.post(f"/commands/{history[1]['id']}/rerun/", headers=headers)
+    assert again.status_code == 400 and "secret values" in again.get_json()["error"]

@@ -118,6 +118,15 @@ class CommandRun(db.Model):
     router: Mapped[Router] = relationship()
     user: Mapped[User] = relationship()
 
+    #: The rows exactly as the router sent them, kept only in memory for the answer to the request that ran
+    #: the command; the stored ``result`` (and ``params``/``data``) have secret-looking values masked.
+    live_result = None
+
+    @property
+    def answer(self) -> Any:
+        """What to show the person who just ran the command: the live rows, else the stored ones."""
+        return self.live_result if self.live_result is not None else self.result
+
 
 class AuditEvent(db.Model):
     """Who changed what, when and from where; details never hold secrets."""

@@ -13,13 +13,17 @@ from webapp.services.pagination import Page, paginate
 _SECRET_WORDS = ("password", "secret", "private", "token", "key")
 
 
-def _scrub(details: dict[str, Any]) -> dict[str, Any]:
+MASK = "***"
+
+
+def scrub(details: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``details`` with every secret-looking field (password, secret, key, token...) masked."""
     clean: dict[str, Any] = {}
     for name, value in details.items():
         if any(word in name.lower() for word in _SECRET_WORDS):
-            clean[name] = "***"
+            clean[name] = MASK
         elif isinstance(value, dict):
-            clean[name] = _scrub(value)
+            clean[name] = scrub(value)
         else:
             clean[name] = value
     return clean
@@ -41,7 +45,7 @@ def record(
         router_id=router_id,
         action=action,
         summary=summary[:500],
-        details=_scrub(details or {}),
+        details=scrub(details or {}),
         ip_address=ip_address,
     )
     db.session.add(event)

@@ -122,8 +122,9 @@ def run_command(
     if why and not confirm:
         raise Conflict(f'Confirmation required: {why}. Send "confirm": true to run it.',
                        fields={"confirm": "required for this command"})
-    run = CommandRun(user_id=actor.id, router_id=router.id, command=path, method=verb, params=params_in,
-                     data=data_in, status="running", started_at=utcnow())
+    # History keeps no router secrets (user passwords, PPP secrets, keys): they are masked before storing.
+    run = CommandRun(user_id=actor.id, router_id=router.id, command=path, method=verb,
+                     params=audit.scrub(params_in), data=audit.scrub(data_in), status="running", started_at=utcnow())
     db.session.add(run)
     db.session.commit()
     started = time.perf_counter()
@@ -132,7 +133,9 @@ def run_command(
         with gateway.connect(router) as client:
             rows = client.run(path, verb, params_in, data_in)
             run.protocol = client.protocol
-        run.status, run.result, run.status_code = "success", rows, 200
+        run.status, run.status_code = "success", 200
+        run.result = [audit.scrub(row) for row in rows]
+        run.live_result = rows
         routers.mark_status(router, online=True, protocol=run.protocol)
     except ServiceError as exc:
         failure = exc
@@ -201,5 +204,9 @@ def rerun(actor: User, command_id: int, *, confirm: bool = False, ip_address: st
     :raises NotFound: / :raises Conflict: / :raises CommandFailed: as :func:`run_command`.
     """
     previous = get_command(actor, command_id)
+    stored = {**(previous.params or {}), **(previous.data or {})}
+    if audit.MASK in stored.values():
+        raise Invalid("This command carried secret values, which history does not keep: run it again from the "
+                      "console with them", fields={"command_id": "has masked values"})
     return run_command(actor, previous.router_id, previous.command, previous.method, previous.params,
                        previous.data, confirm=confirm, ip_address=ip_address)

@@ -157,7 +157,7 @@ def _command_answer(run_call) -> Response:  # type: ignore[no-untyped-def]
             "router_id": run.router_id,
             "command": run.command,
             "method": run.method,
-            "result": run.result,
+            "result": run.answer,
             "message": "Command executed successfully",
             "command_id": run.id,
             "protocol": run.protocol,
