@@ -122,3 +122,10 @@ def test_login_never_redirects_off_site(client, user, target: str) -> None:  # t
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/dashboard/"
+
+
+def test_impossible_ids_are_404_not_500(client, html, user) -> None:  # type: ignore[no-untyped-def]
+    html.login()
+    assert client.get("/dashboard/routers/99999999999999999999999").status_code == 404
+    assert client.get("/dashboard/alerts?router_id=%C2%B2").status_code == 200
+    assert client.get("/dashboard/sales?router=99999999999999999999999").status_code == 200

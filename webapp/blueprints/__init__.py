@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from werkzeug.exceptions import NotFound
+
+from webapp.blueprints.api.common import MAX_ID
+
+
+def _reject_impossible_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # An id past BIGINT overflows the database driver (a 500); no such object can exist, so it is a 404,
+    # in either face.
+    if values and any(isinstance(value, int) and value > MAX_ID for value in values.values()):
+        raise NotFound()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -14,6 +26,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.extensions import csrf
 
     # The JSON face authenticates with bearer tokens, never cookies, so there is no CSRF to forge.
+    app.url_value_preprocessor(_reject_impossible_ids)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp, url_prefix="/dashboard")

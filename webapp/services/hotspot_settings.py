@@ -131,6 +131,6 @@ def update_site(actor: User, router_id: int, data: dict[str, Any], ip_address: s
     return site
 
 
-def money(amount: Decimal, currency: str) -> str:
+def money(amount: Decimal | int, currency: str) -> str:
     """``KES 1,500.00``: the way amounts are shown to people."""
-    return f"{currency} {amount.quantize(Decimal('0.01')):,.2f}"
+    return f"{currency} {Decimal(amount).quantize(Decimal('0.01')):,.2f}"

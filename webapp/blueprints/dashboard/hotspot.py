@@ -4,13 +4,14 @@ sessions, sales. Same services as the JSON API; forms that fail validation answe
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, flash, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.blueprints.dashboard import bp
-from webapp.blueprints.dashboard.htmx import navigate, safe_next
+from webapp.blueprints.dashboard.htmx import id_arg, navigate, safe_next
 from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
 from webapp.models import Package, Router
 from webapp.services import hotspot_settings, hotspot_sync, packages, routers, sales, vouchers
@@ -358,11 +359,12 @@ def hotspot_kick(router_id: int):  # type: ignore[no-untyped-def]
 def _chart(report: sales.SalesReport) -> dict[str, Any]:
     """Bar geometry for the inline SVG chart (viewBox units)."""
     width, height, gap = 1000.0, 160.0, 2.0
-    peak = max((bucket.total for bucket in report.buckets), default=0) or 1
+    peak = max((bucket.total for bucket in report.buckets), default=Decimal("0"))
+    scale = peak or Decimal("1")  # no sales yet: flat bars, and the caption still says KES 0.00
     slot = width / max(1, len(report.buckets))
     bars = []
     for index, bucket in enumerate(report.buckets):
-        bar_height = float(bucket.total / peak) * (height - 10) if bucket.total else 0.0
+        bar_height = float(bucket.total / scale) * (height - 10) if bucket.total else 0.0
         bars.append({"x": index * slot + gap / 2, "y": height - bar_height, "w": max(1.0, slot - gap),
                      "h": bar_height, "bucket": bucket})
     return {"width": width, "height": height, "bars": bars, "peak": peak}
@@ -374,7 +376,7 @@ def hotspot_sales():  # type: ignore[no-untyped-def]
     owned = routers.all_routers(current_user, RouterFilters())
     form.router.choices = [("", "All routers")] + [(str(r.id), r.name) for r in owned]
     router_arg = form.router.data or ""
-    router_id = int(router_arg) if router_arg.isdigit() else None
+    router_id = id_arg(router_arg)
     period = form.period.data if form.period.data in sales.PERIODS else "daily"
     report = sales.report(current_user, router_id=router_id, period=period, now=utcnow())
     recent = sales.list_sales(current_user, router_id=router_id, page=1, page_size=20)
@@ -386,6 +388,6 @@ def hotspot_sales():  # type: ignore[no-untyped-def]
 @bp.get("/sales.csv")
 def hotspot_sales_csv():  # type: ignore[no-untyped-def]
     router_arg = request.args.get("router", "")
-    router_id = int(router_arg) if router_arg.isdigit() else None
+    router_id = id_arg(router_arg)
     return Response(sales.sales_csv(current_user, router_id=router_id), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="sales.csv"'})

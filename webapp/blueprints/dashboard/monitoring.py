@@ -13,6 +13,7 @@ from flask import Response, render_template, request
 from flask_login import current_user
 
 from webapp.blueprints.dashboard import bp
+from webapp.blueprints.dashboard.htmx import id_arg
 from webapp.services import alerts, interfaces, metrics, poller
 from webapp.services.alerts import AlertFilters
 from webapp.services.errors import Conflict, Invalid, RouterRejected, RouterTimeout, RouterUnreachable
@@ -183,7 +184,7 @@ def _alerts_context() -> dict[str, Any]:
     filters = AlertFilters(
         state=state if state in (*alerts.STATES, "open") else None,
         kind=kind if kind in alerts.DEFAULT_RULES else None,
-        router_id=int(router_id) if router_id and router_id.isdigit() else None,
+        router_id=id_arg(router_id),
         search=request.args.get("search") or None,
     )
     page = alerts.page_of_alerts(current_user, filters, _page(), PER_PAGE)
