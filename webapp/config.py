@@ -35,6 +35,8 @@ class Defaults:
 
     # Total deadline (connect + login + reply) of one router call made while a request waits.
     ROUTER_TIMEOUT = 10.0
+    # Seconds a request may spend pushing a voucher batch; the rest goes with the next sync.
+    VOUCHER_PUSH_BUDGET = 30.0
 
     # Fleet monitoring (`flask --app wsgi poll`): every router every POLL_INTERVAL seconds unless it has its
     # own interval; at most POLL_CONCURRENCY polls in flight; each poll finishes within POLL_TIMEOUT seconds.

@@ -257,6 +257,21 @@ def test_offline_batch_is_pushed_by_the_next_sync(owner: User, router_id: int, s
     assert vouchers.get_batch(owner, result.batch.id).push_state == "pushed"
 
 
+def test_a_batch_push_stops_at_its_budget_and_the_sync_finishes_it(
+    owner: User, router_id: int, sim: SimRouter, app: Flask
+) -> None:
+    package = packages.create_package(owner, router_id, basic()).package
+    assert package is not None
+    app.config["VOUCHER_PUSH_BUDGET"] = 0.0  # a router too slow for any push within the request
+    result = vouchers.generate_batch(owner, router_id, package.id, 4)
+    assert result.pushed == 0 and result.batch.push_state == "pending"
+    assert "not pushed yet" in (result.error or "")
+    app.config["VOUCHER_PUSH_BUDGET"] = 30.0
+    assert hotspot_sync.sync(owner, router_id, T0).pushed_vouchers == 4
+    assert {v.code for v in result.vouchers} <= set(hotspot_users(sim))
+    assert vouchers.get_batch(owner, result.batch.id).push_state == "pushed"
+
+
 def test_voucher_activates_sells_expires_and_is_removed_and_kicked(
     owner: User, router_id: int, sim: SimRouter
 ) -> None:

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import segno
+from flask import current_app
 from sqlalchemy import func, select
 
 from routeros import errors as ros
@@ -197,12 +199,24 @@ def _user_values(voucher: Voucher, package: Package) -> dict[str, str]:
     }
 
 
-def _push(client: Any, vouchers: Iterable[Voucher], package: Package, now: datetime, existing: set[str]) -> int:
-    """Add each voucher's router user over one open client; return how many are on the router now."""
+def _push_budget() -> float:
+    """Seconds one request may spend adding router users; what is left is pushed by the next sync."""
+    return float(current_app.config.get("VOUCHER_PUSH_BUDGET", 30.0))
+
+
+def _push(client: Any, vouchers: Iterable[Voucher], package: Package, now: datetime, existing: set[str],
+          until: float | None = None) -> int:
+    """Add each voucher's router user over one open client; return how many are on the router now.
+
+    Stops at the monotonic time ``until`` (a slow router must not hold a worker for 1,000 round trips);
+    the vouchers not reached stay ``on_router=False`` for the next sync.
+    """
     if package.sync_state != "synced":
         sync_package(client, package, now)
     pushed = 0
     for voucher in vouchers:
+        if until is not None and time.monotonic() > until:
+            break
         if voucher.code in existing:
             voucher.on_router = True
         else:
@@ -273,11 +287,14 @@ def generate_batch(
             existing = {row.get("name", "") for row in client.print(USER_PATH, proplist=["name"])}
             create(existing)
             _discover_site(client, router)
-            pushed = _push(client, vouchers, package, moment, set())
+            pushed = _push(client, vouchers, package, moment, set(), time.monotonic() + _push_budget())
     except (*_OFFLINE, RouterRejected) as exc:
         error = exc.message
         if batch.id is None:
             create(set())
+    left = sum(1 for voucher in vouchers if voucher.state == "unused" and not voucher.on_router)
+    if error is None and left:
+        error = f"{left} vouchers not pushed yet (the router is slow); the next sync pushes them"
     batch.push_state = "pushed" if error is None else "pending"
     batch.push_error = error[:500] if error else None
     audit.record(actor, "vouchers.generate", f"{count_} vouchers for {package.name} on {router.name}",
@@ -303,10 +320,12 @@ def push_pending(client: Any, router: Router, now: datetime) -> int:
     by_package: dict[int, list[Voucher]] = {}
     for voucher in waiting:
         by_package.setdefault(voucher.package_id, []).append(voucher)
+    until = time.monotonic() + _push_budget()
     for vouchers in by_package.values():
-        pushed += _push(client, vouchers, vouchers[0].package, now, existing)
-    for batch in batches:
-        batch.push_state, batch.push_error = "pushed", None
+        pushed += _push(client, vouchers, vouchers[0].package, now, existing, until)
+    if all(voucher.on_router or voucher.state != "unused" for voucher in waiting):
+        for batch in batches:
+            batch.push_state, batch.push_error = "pushed", None
     return pushed
 
 
