@@ -129,3 +129,11 @@ def test_impossible_ids_are_404_not_500(client, html, user) -> None:  # type: ig
     assert client.get("/dashboard/routers/99999999999999999999999").status_code == 404
     assert client.get("/dashboard/alerts?router_id=%C2%B2").status_code == 200
     assert client.get("/dashboard/sales?router=99999999999999999999999").status_code == 200
+
+
+def test_security_headers_and_no_caching_of_new_keys(client, api) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/dashboard/login")
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    created = client.post("/users/api-keys/", json={"name": "k"}, headers=api.headers())
+    assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
