@@ -20,7 +20,7 @@ from routeros.errors import (
     ProtocolError,
     RouterOSError,
 )
-from routeros.protocol import api_text, command_word, encode_sentence
+from routeros.protocol import api_text, command_word, encode_sentence, reply_attributes
 from routeros.values import Row
 
 # RouterOS words for a policy refusal; the trap carries no dedicated category for it.
@@ -134,18 +134,7 @@ class ApiClient(Client):
             reply = sentence[0]
             if reply == "!fatal":
                 self._fatal(sentence)
-            row: Row = {}
-            reply_tag = None
-            # Inline attribute split: this loop runs once per word of a large print.
-            for word in itertools.islice(sentence, 1, None):
-                if word[0] == "=":
-                    sep = word.find("=", 1)
-                    if sep < 0:
-                        row[word[1:]] = ""
-                    else:
-                        row[word[1:sep]] = word[sep + 1 :]
-                elif word.startswith(".tag="):
-                    reply_tag = word[5:]
+            row, reply_tag = reply_attributes(sentence)
             if reply_tag is not None and reply_tag != tag:
                 # Left over from a command that was cancelled or timed out earlier; not ours.
                 continue
