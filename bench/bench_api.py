@@ -42,7 +42,7 @@ def main() -> int:
     from werkzeug.serving import make_server
 
     from routeros import ClientPool, RouterConfig
-    from routeros.simulator import RouterSpec, Simulator
+    from simulators.routeros import RouterSpec, Simulator
     from webapp import create_app
     from webapp.extensions import db
     from webapp.models import Router

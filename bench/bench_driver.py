@@ -235,7 +235,7 @@ def bench_encode(count: int, repeat: int) -> None:
 
 def bench_simulator(rows: int, reads: int, repeat: int) -> None:
     try:
-        from routeros.simulator import RouterSpec, Simulator
+        from simulators.routeros import RouterSpec, Simulator
     except ImportError as exc:
         print(f"[3] skipped: the simulator is not importable ({exc})")
         return

@@ -5,7 +5,7 @@
 
 The simulated fleet runs in a child process (this script re-invoked with ``--serve``, which starts the
 simulator, switches the blackhole fault on for a share of the routers and prints one JSON line per
-router as ``python -m routeros.simulator`` does), so the RSS printed is the poller's alone.
+router as ``python -m simulators.routeros`` does), so the RSS printed is the poller's alone.
 
 Figures: one round trip (median ``/system/identity/print`` on a warm connection), the cold cycle (every
 router connects and logs in), the warm cycle (pooled connections) as a ratio to one round trip, the
@@ -52,7 +52,7 @@ def cpu_ms(pid: int | str = "self") -> float:
 
 def serve(count: int, latency_ms: float, blackholed: int) -> int:
     """Child process: serve the fleet, blackhole the first ``blackholed`` routers, print them, wait."""
-    from routeros.simulator import RouterSpec, Simulator
+    from simulators.routeros import RouterSpec, Simulator
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from routeros.protocol import SentenceDecoder, encode_sentence
-from routeros.simulator import RouterSpec, SimRouter, Simulator
+from simulators.routeros import RouterSpec, SimRouter, Simulator
 
 
 def rss_mib() -> float:

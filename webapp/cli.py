@@ -130,7 +130,7 @@ def start_background_poller(app: Flask) -> threading.Event:
 @with_appcontext
 def demo(host: str, port: int) -> None:
     """Start three simulated routers, give the demo login their ports, print it, and serve the dashboard."""
-    from routeros.simulator import RouterSpec, Simulator
+    from simulators.routeros import RouterSpec, Simulator
 
     specs = [
         RouterSpec(name="nairobi-core", version="7.16.1", username="admin", password=secrets.token_urlsafe(12)),

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from routeros.simulator import RouterSpec, Simulator
+from simulators.routeros import RouterSpec, Simulator
 from tests.browser.conftest import PHONE
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from routeros.simulator import RouterSpec, Simulator
+from simulators.routeros import RouterSpec, Simulator
 from tests.browser.conftest import LiveServer
 from webapp.extensions import db
 from webapp.models import User

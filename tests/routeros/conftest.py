@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from routeros import RouterConfig
-from routeros.simulator import RouterSpec, Simulator
+from simulators.routeros import RouterSpec, Simulator
 
 PASSWORD = "s3cret"
 

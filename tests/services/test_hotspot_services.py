@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from routeros.simulator import RouterSpec, SimRouter, Simulator
+from simulators.routeros import RouterSpec, SimRouter, Simulator
 from tests.conftest import make_config
 from webapp.extensions import db
 from webapp.models import Package, Sale, User, Voucher

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from routeros.simulator import RouterSpec, SimRouter, Simulator
+from simulators.routeros import RouterSpec, SimRouter, Simulator
 from tests.conftest import make_config
 from webapp.extensions import db
 from webapp.models import MetricPoint, MonitoredInterface, MonitorEvent, PollState, Router, User

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from routeros.simulator import RouterSpec, Simulator
+from simulators.routeros import RouterSpec, Simulator
 from tests.conftest import csrf_from
 from webapp.extensions import db
 from webapp.models import Router

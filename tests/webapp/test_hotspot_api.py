@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from routeros.simulator import RouterSpec, SimRouter, Simulator
+from simulators.routeros import RouterSpec, SimRouter, Simulator
 from tests.conftest import make_config
 
 SIM_PASSWORD = "sim-pass-123"

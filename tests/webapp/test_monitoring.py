@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from routeros.simulator import RouterSpec, Simulator
+from simulators.routeros import RouterSpec, Simulator
 from tests.conftest import PASSWORD, ApiAuth, csrf_from, make_config
 from webapp.extensions import db
 from webapp.models import Alert, MetricPoint, Router

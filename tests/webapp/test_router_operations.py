@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from routeros.simulator import RouterSpec, Simulator
+from simulators.routeros import RouterSpec, Simulator
 from tests.conftest import make_config
 
 PASSWORD = "sim-pass-123"

@@ -1,4 +1,4 @@
-"""``python -m routeros.simulator --routers N``: serve N virtual routers until SIGINT/SIGTERM."""
+"""``python -m simulators.routeros --routers N``: serve N virtual routers until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from routeros.simulator.fleet import Simulator
-from routeros.simulator.router import RouterSpec
+from simulators.routeros.fleet import Simulator
+from simulators.routeros.router import RouterSpec
 
 STANDARD_PORTS = {"api_port": 8728, "api_ssl_port": 8729, "rest_port": 80, "rest_tls_port": 443}
 
@@ -35,7 +35,7 @@ def build_specs(args: argparse.Namespace) -> list[RouterSpec]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    parser = argparse.ArgumentParser(prog="python -m routeros.simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m simulators.routeros", description=__doc__)
     parser.add_argument("--routers", type=int, default=1, help="how many routers to start")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every reply")
     parser.add_argument("--seed", default="0", help="seed for every generated value")

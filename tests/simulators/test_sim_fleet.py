@@ -13,7 +13,7 @@ import librouteros
 import pytest
 
 from routeros.protocol import SentenceDecoder, encode_sentence
-from routeros.simulator import RouterSpec, SimRouter, Simulator
+from simulators.routeros import RouterSpec, SimRouter, Simulator
 
 FLEET_SIZE = 1000
 #: Four listeners per router, plus the sweep's client sockets and some headroom.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from routeros.simulator.values import parse_bool
+from simulators.routeros.values import parse_bool
 
 Row = Mapping[str, str]
 Predicate = Callable[[Row], bool]

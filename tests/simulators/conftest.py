@@ -13,7 +13,7 @@ import requests
 from librouteros.login import plain, token
 
 from routeros.protocol import SentenceDecoder, encode_sentence, parse_reply
-from routeros.simulator import RouterSpec, SimRouter, Simulator
+from simulators.routeros import RouterSpec, SimRouter, Simulator
 
 SPECS = [
     RouterSpec(name="core-1", version="7.16.1", username="admin", password="s3cret"),

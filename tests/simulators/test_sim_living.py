@@ -9,8 +9,8 @@ import librouteros
 import pytest
 from librouteros.exceptions import TrapError
 
-from routeros.simulator import RouterSpec, SimRouter, Simulator
-from routeros.simulator.values import parse_duration
+from simulators.routeros import RouterSpec, SimRouter, Simulator
+from simulators.routeros.values import parse_duration
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,16 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routeros.simulator.query import QueryError, compile_query
-from routeros.simulator.values import format_duration, format_id, parse_duration, parse_id
+from simulators.routeros.query import QueryError, compile_query
+from simulators.routeros.values import format_duration, format_id, parse_duration, parse_id
 
-PACKAGE = Path(__file__).resolve().parents[2] / "routeros" / "simulator"
+PACKAGE = Path(__file__).resolve().parents[2] / "simulators" / "routeros"
 ROOT = PACKAGE.parents[1]
 
 
 def start_cli(*args: str) -> tuple[subprocess.Popen[str], list[dict[str, object]]]:
     process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "routeros.simulator", *args],
+        [sys.executable, "-m", "simulators.routeros", *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     count = int(args[args.index("--routers") + 1])
@@ -73,7 +73,7 @@ def test_cli_distinct_hosts():
 
 def test_cli_rejects_bad_arguments():
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "routeros.simulator", "--routers", "0"],
+        [sys.executable, "-m", "simulators.routeros", "--routers", "0"],
         cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
     )
     assert result.returncode == 2 and "--routers" in result.stderr
@@ -95,7 +95,7 @@ def project_imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
 def test_simulator_imports_only_the_codec_and_errors(path):
-    outside = {name for name in project_imports(path) if not name.startswith("routeros.simulator")}
+    outside = {name for name in project_imports(path) if not name.startswith("simulators.routeros")}
     assert outside <= ALLOWED_PROJECT_IMPORTS
 
 

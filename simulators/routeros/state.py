@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from routeros.simulator.menus import (
+from simulators.routeros.menus import (
     BOARDS,
     HEALTH_V6,
     HEALTH_V7,
@@ -27,8 +27,8 @@ from routeros.simulator.menus import (
     Field,
     MenuSchema,
 )
-from routeros.simulator.query import QueryError, compile_query
-from routeros.simulator.values import (
+from simulators.routeros.query import QueryError, compile_query
+from simulators.routeros.values import (
     format_bool,
     format_date,
     format_datetime,

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TypeVar
 
-from routeros.simulator.router import RouterSpec, SimRouter
-from routeros.simulator.tls import make_certificate
+from simulators.routeros.router import RouterSpec, SimRouter
+from simulators.routeros.tls import make_certificate
 
 T = TypeVar("T")
 

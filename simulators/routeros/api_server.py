@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from routeros.errors import ProtocolError
 from routeros.protocol import SentenceDecoder, encode_sentence, split_attribute
-from routeros.simulator.faults import api_wrong_types
-from routeros.simulator.state import CommandError, Reply
+from simulators.routeros.faults import api_wrong_types
+from simulators.routeros.state import CommandError, Reply
 
 if TYPE_CHECKING:
-    from routeros.simulator.router import SimRouter
+    from simulators.routeros.router import SimRouter
 
 #: Pre-login words may not be larger than this (the manual: "there is a limit ... before it has logged in").
 _PRELOGIN_WORD_LIMIT = 16 * 1024

@@ -10,7 +10,7 @@ import pytest
 from librouteros.exceptions import FatalError, TrapError
 from librouteros.query import Key
 
-from routeros.simulator import Simulator
+from simulators.routeros import Simulator
 
 
 def test_plain_login_and_print_v7(core, ros):

@@ -3,12 +3,12 @@
 Imports only :mod:`routeros.protocol` and :mod:`routeros.errors` from the project, so it cannot share a
 mistake with the driver it is used to test.
 
-    from routeros.simulator import RouterSpec, Simulator
+    from simulators.routeros import RouterSpec, Simulator
     with Simulator([RouterSpec(name="core-1", version="7.16.1", password="s3cret")], seed=1) as sim:
         router = sim.router("core-1")        # api_port, api_ssl_port, rest_port, rest_tls_port, cert_pem...
         router.set_fault("latency", ms=300)
 
-Command line: ``python -m routeros.simulator --routers N [--latency-ms L] [--seed S] [--versions 7.16.1,6.49.7]``.
+Command line: ``python -m simulators.routeros --routers N [--latency-ms L] [--seed S] [--versions 7.16.1,6.49.7]``.
 
 What depends on the version (the choices follow what those RouterOS releases do):
 
@@ -52,10 +52,10 @@ listener before the command's reply; enabling binds the same port again.
 
 from __future__ import annotations
 
-from routeros.simulator.faults import FAULT_PARAMETERS
-from routeros.simulator.fleet import Simulator
-from routeros.simulator.router import RouterSpec, SimRouter
-from routeros.simulator.state import CommandError
+from simulators.routeros.faults import FAULT_PARAMETERS
+from simulators.routeros.fleet import Simulator
+from simulators.routeros.router import RouterSpec, SimRouter
+from simulators.routeros.state import CommandError
 
 #: Every fault mode name accepted by :meth:`SimRouter.set_fault`.
 FAULTS = frozenset(FAULT_PARAMETERS)

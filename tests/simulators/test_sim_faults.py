@@ -12,7 +12,7 @@ from librouteros.exceptions import FatalError, TrapError
 
 from routeros.errors import ProtocolError
 from routeros.protocol import SentenceDecoder, parse_reply
-from routeros.simulator import FAULTS, RouterSpec, SimRouter, Simulator
+from simulators.routeros import FAULTS, RouterSpec, SimRouter, Simulator
 
 AUTH = ("admin", "admin")
 

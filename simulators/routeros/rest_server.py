@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from routeros.simulator.faults import GARBAGE, HTML_PAGE, json_bytes, rest_wrong_types
-from routeros.simulator.state import CommandError, Reply
+from simulators.routeros.faults import GARBAGE, HTML_PAGE, json_bytes, rest_wrong_types
+from simulators.routeros.state import CommandError, Reply
 
 if TYPE_CHECKING:
-    from routeros.simulator.router import SimRouter
+    from simulators.routeros.router import SimRouter
 
 _JSON = "application/json"
 

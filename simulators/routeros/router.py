@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
-from routeros.simulator.api_server import ApiSession
-from routeros.simulator.faults import LISTENER_FAULTS, Faults
-from routeros.simulator.rest_server import RestHandler
-from routeros.simulator.state import CommandError, RouterState
-from routeros.simulator.tls import Certificate
+from simulators.routeros.api_server import ApiSession
+from simulators.routeros.faults import LISTENER_FAULTS, Faults
+from simulators.routeros.rest_server import RestHandler
+from simulators.routeros.state import CommandError, RouterState
+from simulators.routeros.tls import Certificate
 
 if TYPE_CHECKING:
-    from routeros.simulator.fleet import Simulator
+    from simulators.routeros.fleet import Simulator
 
 T = TypeVar("T")
 
