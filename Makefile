@@ -11,17 +11,19 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[dev,simulators]"
+	$(VENV)/bin/pip install --quiet -e ".[dev,simulators,scale]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # Debian packages the suite needs: Chromium drives the browser tests (Playwright cannot download its own
-# browser here) and a throwaway PostgreSQL cluster proves the schema is not SQLite-only.
+# browser here), a throwaway PostgreSQL cluster proves the schema is not SQLite-only, and a throwaway
+# redis-server is the broker of the scale-mode tests.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \

@@ -64,6 +64,10 @@ def _normalise_config(app: Flask) -> None:
     if isinstance(keys, str):  # FLASK_ROUTER_PASSWORD_KEYS="k1,k2" as well as a JSON list
         keys = [k.strip() for k in keys.split(",") if k.strip()]
     app.config["ROUTER_PASSWORD_KEYS"] = list(keys)
+    kinds = app.config.get("READY_WORKER_KINDS") or []
+    if isinstance(kinds, str):  # FLASK_READY_WORKER_KINDS="poller,worker" as well as a JSON list
+        kinds = [k.strip() for k in kinds.split(",") if k.strip()]
+    app.config["READY_WORKER_KINDS"] = list(kinds)
 
 
 def _invoked_command() -> str | None:

@@ -68,3 +68,12 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     JSON_SORT_KEYS = False
+
+    # Scale mode (see README "Scale out"): a Redis broker for Celery and shared rate limits, workers that
+    # /readyz expects to have seen within WORKER_STALE_SECONDS, and a bearer token for /metrics/fleet
+    # (unset: the endpoint answers 404).
+    BROKER_URL: str | None = None
+    READY_WORKER_KINDS: list[str] = []  # noqa: RUF012
+    WORKER_STALE_SECONDS = 180
+    HEALTH_TIMEOUT = 2.0
+    METRICS_TOKEN: str | None = None

@@ -23,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.blueprints.auth import bp as auth_bp
     from webapp.blueprints.dashboard import bp as dashboard_bp
     from webapp.blueprints.docs import bp as docs_bp
+    from webapp.blueprints.ops import bp as ops_bp
     from webapp.extensions import csrf
 
     # The JSON face authenticates with bearer tokens, never cookies, so there is no CSRF to forge.
@@ -32,6 +33,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/dashboard")
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(docs_bp)
+    app.register_blueprint(ops_bp)
 
     from flask import redirect, url_for
     from flask_login import current_user

@@ -19,6 +19,7 @@ from webapp.models.monitoring import (
                                       NotificationChannel,
                                       PollState,
 )
+from webapp.models.scale import MetricChunk, WorkerHeartbeat
 
 __all__ = [
     "ApiKey",
@@ -36,3 +37,4 @@ __all__ = [
 ]
 __all__ += ["Alert", "AlertRule", "CompactionMark", "MetricPoint", "MetricRollup", "MonitorEvent", "MonitoredInterface",
             "Notification", "NotificationChannel", "PollState"]
+__all__ += ["MetricChunk", "WorkerHeartbeat"]

@@ -37,6 +37,9 @@ class PollState(db.Model):
     memory_used_pct: Mapped[float | None] = mapped_column(default=None)
     # Highest audit event id already turned into "config changed" events.
     audit_seen_id: Mapped[int] = mapped_column(default=0)
+    # Which worker holds this router's poll, until when (scale mode: no router is polled by two workers).
+    lease_owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
 
     router: Mapped[Router] = relationship()
 

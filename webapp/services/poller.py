@@ -15,7 +15,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from webapp.extensions import db
-from webapp.services import metrics
+from webapp.services import health, metrics
 from webapp.services.polling.cycle import CycleReport, Poller
 from webapp.services.polling.ingest import Ingest, PollView, counter_delta, duration_text
 from webapp.services.polling.overview import FleetOverview, fleet_overview
@@ -62,10 +62,12 @@ def run_forever(
             hourly=int(app.config["METRICS_1H_RETENTION"]),
         )
         last_compaction = 0.0
+        name = health.worker_name("poller")
         try:
             while not stop.is_set():
                 try:
                     report = poller.cycle()
+                    health.beat(name, "poller", polled=report.polled, online=report.online)
                     if on_cycle is not None and report.polled:
                         on_cycle(report)
                     if time.monotonic() - last_compaction >= compact_every:
