@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install system-deps bench fuzz lint clean
+.PHONY: demo test install system-deps bench fuzz lint clean messages translations
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -14,7 +14,24 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e ".[dev,simulators,scale]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) translations
+
+# Languages: `make messages` re-extracts every _() into the catalogues (then translate the empty msgstr
+# entries in webapp/translations/sw/LC_MESSAGES/messages.po); `make translations` compiles them to .mo
+# (not committed: install, test and demo compile them, and so does the test suite's conftest).
+CATALOGUES := $(wildcard webapp/translations/*/LC_MESSAGES/messages.po)
+PYBABEL := $(VENV)/bin/pybabel
+
+%.mo: %.po $(STAMP)
+	$(PYBABEL) compile --statistics -i $< -o $@
+
+translations: $(CATALOGUES:.po=.mo)
+
+messages: $(STAMP)
+	$(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext -k _n:1,2 --no-location --sort-output --no-wrap \
+	  --project RouterDeck -o webapp/translations/messages.pot .
+	$(PYBABEL) update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching \
+	  --ignore-obsolete --no-wrap
 
 # Debian packages the suite needs: Chromium drives the browser tests (Playwright cannot download its own
 # browser here), a throwaway PostgreSQL cluster proves the schema is not SQLite-only, and a throwaway
@@ -30,14 +47,17 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(STAMP) system-deps
+test: $(STAMP) translations system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
-demo: $(STAMP)
+# `make demo PORT=5050 HOST=0.0.0.0` serves elsewhere than http://127.0.0.1:5000.
+HOST ?= 127.0.0.1
+PORT ?= 5000
+demo: $(STAMP) translations
 	$(FLASK) init-instance
 	$(FLASK) db upgrade
-	$(FLASK) demo
+	$(FLASK) demo --host $(HOST) --port $(PORT)
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -19,6 +19,23 @@ from webapp.extensions import db
 from webapp.services import accounts, gateway
 
 PASSWORD = "correct horse battery"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "webapp" / "translations"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the message catalogues (.mo files are build output, not committed) when missing or stale."""
+    del config
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as source:
+            catalog = read_po(source, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as target:
+            write_mo(target, catalog)
 
 
 def make_config(db_path: Path, **overrides: Any) -> dict[str, Any]:

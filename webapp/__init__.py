@@ -34,10 +34,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     _normalise_config(app)
-    if not app.config.get("TESTING") and _invoked_command() not in _SECRETLESS_COMMANDS:
+    if not app.config.get("TESTING") and _invoked_command() not in _SECRETLESS_COMMANDS and not _asking_for_help():
         _require_secrets(app)
 
-    from webapp import cli, database, errors, security, templating
+    from webapp import cli, database, errors, i18n, security
     from webapp.blueprints import register_blueprints
     from webapp.extensions import csrf, db, jwt, limiter, login_manager, migrate
 
@@ -49,7 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
-    templating.init_app(app)
+    i18n.init_app(app)
     errors.register_error_handlers(app)
     register_blueprints(app)
     cli.init_app(app)
@@ -86,6 +86,11 @@ def _invoked_command() -> str | None:
         if not arg.startswith("-"):
             return arg
     return None
+
+
+def _asking_for_help() -> bool:
+    """True when this process is ``flask ... --help``: help must work before ``init-instance`` has run."""
+    return bool(sys.argv) and Path(sys.argv[0]).name in {"flask", "__main__.py"} and "--help" in sys.argv[1:]
 
 
 def _require_secrets(app: Flask) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from webapp.services.errors import ServiceError
@@ -41,8 +42,13 @@ def error_response(status: int, message: str | None = None, **extra: Any) -> Res
     return response
 
 
-def _html_error(status: int, message: str) -> tuple[str, int]:
-    return render_template("errors/error.html", status=status, message=message), status
+def _html_error(status: int, message: str) -> Response:
+    response = make_response(render_template("errors/error.html", status=status, message=message), status)
+    if request.headers.get("HX-Request") == "true":
+        # htmx does not swap error pages; the reason rides in a header that static/app.js shows
+        # (percent-encoded UTF-8: headers are latin-1 and the message may be Kiswahili).
+        response.headers["X-Error-Message"] = quote(message, safe=" .,:;()'")
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import Babel
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -22,3 +23,4 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address)
+babel = Babel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import zip_longest
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -23,9 +24,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
-    remember = BooleanField("Keep me logged in")
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    remember = BooleanField(_l("Keep me logged in"))
 
 
 class ApiKeyForm(FlaskForm):
@@ -231,3 +232,24 @@ class SalesFilterForm(FlaskForm):
                                             SelectChoice("monthly", "Monthly (12 months)")], default="daily",
                          validate_choice=False)
     router = SelectField("Router", coerce=str, validate_choice=False, default="")
+
+
+class LanguageForm(FlaskForm):
+    """The language switch in every page's footer."""
+
+    language = HiddenField("Language", validators=[DataRequired(), Length(max=8)])
+
+
+def _zone_choices() -> list[SelectChoice]:
+    from webapp.i18n import timezone_names
+
+    return [SelectChoice("", _l("Default (my owner's time zone)")), *(SelectChoice(n, n) for n in timezone_names())]
+
+
+class PreferencesForm(FlaskForm):
+    """The user's language and time zone."""
+
+    language = SelectField(_l("Language"), choices=[SelectChoice("", _l("Follow my browser")),
+                                                   SelectChoice("en", "English"), SelectChoice("sw", "Kiswahili")],
+                           default="")
+    timezone = SelectField(_l("Time zone"), choices=_zone_choices, default="")

@@ -24,6 +24,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active_account: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Dashboard language ("en"/"sw") and IANA time zone; None follows the browser / the owner's zone.
+    locale: Mapped[str | None] = mapped_column(String(8), default=None)
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
@@ -26,7 +27,7 @@ def _form_name_key() -> str:
 
 def _too_many_attempts(limit: RequestLimit):  # type: ignore[no-untyped-def]
     form = LoginForm()
-    message = f"Too many login attempts ({limit.limit}). Wait a minute and try again."
+    message = _("Too many login attempts (%(limit)s). Wait a minute and try again.", limit=limit.limit)
     return make_response(render_template("auth/login.html", form=form, error=message), 429)
 
 
@@ -46,7 +47,7 @@ def login():  # type: ignore[no-untyped-def]
             error, status = exc.message, 401
         else:
             login_user(user, remember=bool(form.remember.data))
-            flash(f"Welcome, {user.username}.", "success")
+            flash(_("Welcome, %(name)s.", name=user.username), "success")
             return redirect(safe_next(request.args.get("next"), url_for("dashboard.home")))
     elif form.is_submitted():
         status = 400
@@ -58,5 +59,5 @@ def logout():  # type: ignore[no-untyped-def]
     form = ConfirmForm()
     if form.validate_on_submit():
         logout_user()
-        flash("You have been logged out.", "info")
+        flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
