@@ -6,8 +6,10 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from webapp.extensions import db
 from webapp.services.errors import ServiceError
 
 #: Path prefixes served as HTML; everything else is the JSON API of the contract.
@@ -75,6 +77,17 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
         return response
+
+    @app.errorhandler(IntegrityError)
+    def _unique_clash(error: IntegrityError):  # type: ignore[no-untyped-def]
+        # Services turn the clashes they expect into 409s with a field; this is the net under a race they
+        # did not foresee (two requests inserting the same key at once): a conflict, never a 500.
+        db.session.rollback()
+        app.logger.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
+        message = "This clashes with something that already exists (it may just have been created); reload and retry."
+        if wants_html():
+            return _html_error(409, message)
+        return error_response(409, message)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):  # type: ignore[no-untyped-def]

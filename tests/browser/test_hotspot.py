@@ -49,7 +49,7 @@ def test_package_vouchers_print_and_sale(page, live_server, login, screenshot, k
     form.locator("input[name=description]").fill("An hour of browsing")
     page.click("[data-testid=save-package]")
     page.wait_for_selector("#id-price-error, small.field-error")
-    assert "Must be at least 0.01." in page.locator("#package-form").inner_text()
+    assert "Must be greater than 0.01." in page.locator("#package-form").inner_text()
 
     page.locator("[data-testid=package-form] input[name=price]").fill("20")
     page.click("[data-testid=preview-package]")

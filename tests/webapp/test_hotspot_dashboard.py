@@ -67,7 +67,7 @@ def test_package_catalog_create_preview_and_errors(client: FlaskClient, logged_i
     bad = create_package(client, logged_in, router_id, price="0", duration_hours="30")
     assert bad.status_code == 422
     body = bad.get_data(as_text=True)
-    assert "Must be at least 0.01." in body and "An hourly package lasts 1 to 24 hours." in body
+    assert "Must be greater than 0.01." in body and "An hourly package lasts 1 to 24 hours." in body
 
     created = create_package(client, logged_in, router_id, action="save")
     assert created.status_code == 200 and created.headers["HX-Redirect"].endswith(f"/routers/{router_id}/packages")

@@ -55,11 +55,16 @@ class Package(db.Model):
     router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     package_type: Mapped[str] = mapped_column(String(16))
-    duration_hours: Mapped[int]
+    # Minutes are the one stored duration; the contract's whole-hours view is the property below.
+    duration_minutes: Mapped[int]
     price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     download_speed_mbps: Mapped[int]
     upload_speed_mbps: Mapped[int]
     shared_users: Mapped[int] = mapped_column(default=1)
+    # Megabytes up and down together (the profile's limit-bytes-total); None is unlimited.
+    data_limit_mb: Mapped[int | None] = mapped_column(default=None)
+    # A voucher must be first used within this many days of being issued; None is no limit.
+    validity_days: Mapped[int | None] = mapped_column(default=None)
     description: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(default=True)
     profile_name: Mapped[str] = mapped_column(String(64))
@@ -72,8 +77,33 @@ class Package(db.Model):
 
     router: Mapped[Router] = relationship()
 
+    @property
+    def duration_hours(self) -> int:
+        """The contract's ``duration_hours``: whole hours, 0 for a package shorter than an hour."""
+        return self.duration_minutes // 60
 
-class VoucherBatch(db.Model):
+    @duration_hours.setter
+    def duration_hours(self, hours: int) -> None:
+        self.duration_minutes = hours * 60
+
+
+class IssuedTerms:
+    """The terms a voucher was issued with (price, currency, duration, speeds, data cap), frozen at issue time.
+
+    A batch and each of its vouchers carry them; a package edit never reaches them, so a sale, a reprint and
+    the batch page all say what the customer's slip says.
+    """
+
+    package_name: Mapped[str] = mapped_column(String(100), default="")
+    price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    duration_minutes: Mapped[int]
+    download_speed_mbps: Mapped[int]
+    upload_speed_mbps: Mapped[int]
+    data_limit_mb: Mapped[int | None] = mapped_column(default=None)
+
+
+class VoucherBatch(IssuedTerms, db.Model):
     """One generation run of vouchers for a package; its id rides in each router user's comment."""
 
     __tablename__ = "voucher_batches"
@@ -86,6 +116,8 @@ class VoucherBatch(db.Model):
     code_length: Mapped[int]
     mode: Mapped[str] = mapped_column(String(8))
     prefix: Mapped[str] = mapped_column(String(8), default="")
+    shared_users: Mapped[int] = mapped_column(default=1)
+    validity_days: Mapped[int | None] = mapped_column(default=None)
     # "pushed" when every voucher is on the router, "pending" while some wait for an offline router.
     push_state: Mapped[str] = mapped_column(String(16), default="pending")
     push_error: Mapped[str | None] = mapped_column(String(500), default=None)
@@ -95,7 +127,7 @@ class VoucherBatch(db.Model):
     package: Mapped[Package] = relationship()
 
 
-class Voucher(db.Model):
+class Voucher(IssuedTerms, db.Model):
     """A code a customer types at the hotspot login; unused → active → expired, or revoked."""
 
     __tablename__ = "vouchers"
@@ -116,6 +148,8 @@ class Voucher(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     mac_address: Mapped[str | None] = mapped_column(String(17), default=None)
+    # The latest moment of first use (issue time + the package's validity window); None is no limit.
+    use_before: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     batch: Mapped[VoucherBatch] = relationship()

@@ -1,7 +1,7 @@
 """The hotspot sync: retry pending pushes, notice first use (activation + sale), enforce expiry, clean up.
 
-RouterDeck owns expiry: a voucher expires ``duration_hours`` of wall-clock time after its activation, whatever
-the router's clock says. Activation is derived from the router's ``uptime`` counter (a duration, the same on
+RouterDeck owns expiry: a voucher expires its frozen ``duration_minutes`` of wall-clock time after its activation,
+whatever the router's clock says. Activation is derived from the router's ``uptime`` counter (a duration, the same on
 every RouterOS version) and RouterDeck's own ``now`` — router dates are never parsed, so their format (which
 changed in 7.10) and the router's time zone do not matter. ``now`` is always passed in, so callers (the
 dashboard, the poller, tests) decide what time it is.
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from routeros import errors as ros
 from routeros.values import Row, parse_duration
@@ -21,7 +22,7 @@ from webapp.extensions import db
 from webapp.models import Router, Sale, User, Voucher
 from webapp.services import audit, gateway, packages, vouchers
 from webapp.services.errors import NotFound, RouterRejected, RouterTimeout, RouterUnreachable
-from webapp.services.hotspot_settings import currency_for, stored_site
+from webapp.services.hotspot_settings import stored_site
 from webapp.services.routers import get_router
 
 ACTIVE_PATH = vouchers.ACTIVE_PATH
@@ -90,9 +91,8 @@ def _expire_due(router: Router, now: datetime, report: SyncReport) -> None:
 
 def _activate(router: Router, users: dict[str, Row], sessions: dict[str, Row], now: datetime,
               report: SyncReport) -> None:
-    currency = currency_for(router.user_id)
-    unused = db.session.scalars(select(Voucher).where(Voucher.router_id == router.id, Voucher.state == "unused",
-                                                      Voucher.on_router.is_(True)))
+    unused = list(db.session.scalars(select(Voucher).where(Voucher.router_id == router.id, Voucher.state == "unused",
+                                                           Voucher.on_router.is_(True))))
     for voucher in unused:
         row = users.get(voucher.code)
         session = sessions.get(voucher.code)
@@ -101,17 +101,37 @@ def _activate(router: Router, users: dict[str, Row], sessions: dict[str, Row], n
         # The router's cumulative uptime is at most the wall-clock time since first login, so now - uptime is
         # the latest the first login can have been: the customer never loses time to a slow sync.
         activated = max(voucher.created_at, now - timedelta(seconds=_seconds(row.get("uptime") if row else None)))
-        package = voucher.package
-        voucher.state = "active"
-        voucher.activated_at = activated
-        voucher.expires_at = activated + timedelta(hours=package.duration_hours)
-        voucher.mac_address = (session or {}).get("mac-address") or None
-        sale = Sale(user_id=router.user_id, router_id=router.id, package_id=package.id, batch_id=voucher.batch_id,
-                    voucher_id=voucher.id, package_name=package.name, price=package.price, currency=currency,
-                    sold_at=activated)
+        expires = activated + timedelta(minutes=voucher.duration_minutes)
+        mac = (session or {}).get("mac-address") or None
+        if not claim_activation(voucher, activated, expires, mac):
+            continue  # another sync (or process) activated it first and recorded its sale
+        # The sale is what the customer's slip says: the terms frozen on the voucher, never the package's now.
+        sale = Sale(user_id=router.user_id, router_id=router.id, package_id=voucher.package_id,
+                    batch_id=voucher.batch_id, voucher_id=voucher.id, package_name=voucher.package_name,
+                    price=voucher.price, currency=voucher.currency, sold_at=activated)
         db.session.add(sale)
         report.activated.append(voucher)
         report.sales.append(sale)
+
+
+def claim_activation(voucher: Voucher, activated: datetime, expires: datetime, mac: str | None) -> bool:
+    """Move ``voucher`` from unused to active in one conditional UPDATE; True when this call won the claim.
+
+    Two syncs of one router (the poller and a "Sync now", or two processes) may both see the voucher in use;
+    only the one whose ``UPDATE … WHERE state = 'unused'`` changes a row records the sale.
+    """
+    result = db.session.execute(
+        update(Voucher).where(Voucher.id == voucher.id, Voucher.state == "unused")
+        .values(state="active", activated_at=activated, expires_at=expires, mac_address=mac)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.expire(voucher)
+        return False
+    for name, value in (("state", "active"), ("activated_at", activated), ("expires_at", expires),
+                        ("mac_address", mac)):
+        set_committed_value(voucher, name, value)  # the row already holds them: no second UPDATE
+    return True
 
 
 def sync_router(router: Router, now: datetime, actor: User | None = None) -> SyncReport:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from routeros import errors as ros
 from routeros.values import Row
@@ -36,6 +37,7 @@ PROFILE_PATH = "ip/hotspot/user/profile"
 PROFILE_PREFIX = "rd-"
 PACKAGE_TYPES = {"hourly": "Hourly Package", "monthly": "Monthly Package"}
 MONTH_HOURS = 720
+#: The contract: "Prices must be greater than 0.01" (so 0.02 is the cheapest package).
 MIN_PRICE = Decimal("0.01")
 MAX_PRICE = Decimal("99999999.99")
 MAX_SPEED_MBPS = 100_000
@@ -163,12 +165,22 @@ def derive_profile_name(name: str, taken: Iterable[str]) -> str:
     return candidate
 
 
-def duration_display(hours: int) -> str:
-    """``1 hour``, ``6 hours``, ``1 month`` (720 hours), ``2 months``."""
-    if hours and hours % MONTH_HOURS == 0:
-        months = hours // MONTH_HOURS
-        return f"{months} month" + ("s" if months != 1 else "")
-    return f"{hours} hour" + ("s" if hours != 1 else "")
+_UNITS = ((MONTH_HOURS * 60, "month"), (7 * 24 * 60, "week"), (24 * 60, "day"), (60, "hour"), (1, "minute"))
+
+
+def duration_display(minutes: int, package_type: str | None = None) -> str:
+    """``30 minutes``, ``1 hour``, ``6 hours``, ``1 day``, ``1 week``, ``1 month`` (30 days), ``2 months``.
+
+    The largest unit that divides the duration evenly, except that an hourly package keeps counting hours
+    (the contract's "24 hours" stays "24 hours").
+    """
+    for size, unit in _UNITS:
+        if package_type == "hourly" and size > 60:
+            continue
+        if minutes and minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}" + ("s" if count != 1 else "")
+    return f"{minutes} minutes"
 
 
 def price_text(price: Decimal) -> str:
@@ -265,8 +277,8 @@ def _price(value: Any, fields: dict[str, str]) -> Decimal | None:
         fields["price"] = "Must be an amount such as 2.50."
     elif exponent < -2:
         fields["price"] = "At most two decimals."
-    elif price < MIN_PRICE:
-        fields["price"] = "Must be at least 0.01."
+    elif price <= MIN_PRICE:
+        fields["price"] = "Must be greater than 0.01."
     elif price > MAX_PRICE:
         fields["price"] = "Must be at most 99,999,999.99."
     else:
@@ -344,6 +356,31 @@ def _clean(router: Router, data: dict[str, Any], current: Package | None) -> dic
         error = NameTaken if fields.keys() == {"name"} and name_taken else Invalid
         raise error("Invalid package: " + "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields)
     return clean
+
+
+def _write_unique(package: Package, change: Callable[[], None], attempts: int = 3) -> None:
+    """Apply ``change`` to the session and write it in a savepoint, turning a unique-key race (another request
+    took the name between our check and this write) into the same 409 the check answers; a race on the
+    derived profile name alone draws a new one.
+
+    :raises NameTaken: when another package of the router holds the name.
+    """
+    for _ in range(attempts):
+        try:
+            with db.session.begin_nested():
+                change()
+                db.session.flush()
+            return
+        except IntegrityError:
+            clash = db.session.scalar(select(Package.id).where(
+                Package.router_id == package.router_id, func.lower(Package.name) == package.name.lower(),
+                *([Package.id != package.id] if package.id is not None else [])))
+            if clash is not None or package.id is not None:
+                break
+            taken = db.session.scalars(select(Package.profile_name).where(Package.router_id == package.router_id))
+            package.profile_name = derive_profile_name(package.name, taken)
+    message = "A package with this name already exists on this router."
+    raise NameTaken(message, fields={"name": message})
 
 
 def _profile_row(client: Any, name: str) -> Row | None:
@@ -434,8 +471,7 @@ def create_package(
     package.router = router
     if dry_run:
         return _preview(router, package, package.is_active)
-    db.session.add(package)
-    db.session.flush()
+    _write_unique(package, lambda: db.session.add(package))
     synced, error, commands = _push(router, package, now or utcnow())
     audit.record(actor, "package.create", f"Package {package.name} created on {router.name}", router_id=router.id,
                  details={"package_id": package.id, "profile": package.profile_name, "synced": synced,
@@ -468,8 +504,12 @@ def update_package(
                     setattr(package, name, value)
                 db.session.expire(package)
     changed = {name: value for name, value in clean.items() if getattr(package, name) != value}
-    for name, value in clean.items():
-        setattr(package, name, value)
+
+    def change() -> None:
+        for name, value in clean.items():
+            setattr(package, name, value)
+
+    _write_unique(package, change)
     synced, error, commands = _push(router, package, now or utcnow())
     audit.record(actor, "package.update", f"Package {package.name} changed on {router.name}", router_id=router.id,
                  details={"package_id": package.id, "changed": {k: str(v) for k, v in changed.items()},

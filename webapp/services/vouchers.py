@@ -15,7 +15,8 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -81,10 +82,10 @@ class PrintedVoucher:
 
 @dataclass
 class PrintSheet:
-    """Everything a print layout needs for one batch."""
+    """Everything a print layout needs for one batch: the terms as the batch froze them, never the package's."""
 
     batch: VoucherBatch
-    package: Package
+    package_name: str
     hotspot_name: str
     dns_name: str
     price: str
@@ -92,6 +93,35 @@ class PrintSheet:
     speed: str
     mode: str
     vouchers: list[PrintedVoucher]
+
+
+def issued_terms(package: Package, currency: str) -> dict[str, Any]:
+    """The terms a voucher of ``package`` is issued with now, to be frozen on its batch and on itself."""
+    return {
+        "package_name": package.name,
+        "price": Decimal(package.price).quantize(Decimal("0.01")),
+        "currency": currency,
+        "duration_minutes": package.duration_minutes,
+        "download_speed_mbps": package.download_speed_mbps,
+        "upload_speed_mbps": package.upload_speed_mbps,
+        "data_limit_mb": package.data_limit_mb,
+    }
+
+
+def terms_of(issued: VoucherBatch | Voucher) -> dict[str, Any]:
+    """The frozen terms of a batch or voucher, to copy onto another (a batch's onto its vouchers)."""
+    return {name: getattr(issued, name) for name in ("package_name", "price", "currency", "duration_minutes",
+                                                     "download_speed_mbps", "upload_speed_mbps", "data_limit_mb")}
+
+
+def router_duration(minutes: int) -> str:
+    """``90`` → ``1h30m``, ``10080`` → ``1w``: a duration as RouterOS writes it."""
+    parts, rest = [], minutes
+    for size, unit in ((10080, "w"), (1440, "d"), (60, "h"), (1, "m")):
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
 
 
 def batch_comment(batch_id: int) -> str:
@@ -190,13 +220,17 @@ def _fresh_codes(router: Router, count: int, length: int, prefix: str, taken: se
 
 
 def _user_values(voucher: Voucher, package: Package) -> dict[str, str]:
-    return {
+    # Per-user limits come from the voucher's frozen terms, so a package edit never shortens a sold voucher.
+    values = {
         "name": voucher.code,
         "password": voucher.password,
         "profile": package.profile_name,
-        "limit-uptime": f"{package.duration_hours}h",
+        "limit-uptime": router_duration(voucher.duration_minutes),
         "comment": batch_comment(voucher.batch_id),
     }
+    if voucher.data_limit_mb:
+        values["limit-bytes-total"] = str(voucher.data_limit_mb * 1_000_000)
+    return values
 
 
 def _push_budget() -> float:
@@ -267,8 +301,11 @@ def generate_batch(
     if not package.is_active:
         raise Invalid("Vouchers can only be made for an active package", fields={"package_id": "inactive package"})
     moment = now or utcnow()
+    terms = issued_terms(package, currency_for(router.user_id))
+    use_before = moment + timedelta(days=package.validity_days) if package.validity_days else None
     batch = VoucherBatch(router_id=router.id, package_id=package.id, created_by_id=actor.id, count=count_,
-                         code_length=length, mode=mode_, prefix=prefix_, push_state="pending", created_at=moment)
+                         code_length=length, mode=mode_, prefix=prefix_, push_state="pending", created_at=moment,
+                         shared_users=package.shared_users, validity_days=package.validity_days, **terms)
     vouchers: list[Voucher] = []
     pushed, error = 0, None
 
@@ -278,7 +315,8 @@ def generate_batch(
         for code in _fresh_codes(router, count_, length, prefix_, existing):
             password = code if mode_ == "same" else random_pin(pins)
             vouchers.append(Voucher(router_id=router.id, batch_id=batch.id, package_id=package.id, code=code,
-                                    password=password, state="unused", created_at=moment))
+                                    password=password, state="unused", created_at=moment, use_before=use_before,
+                                    **terms))
         db.session.add_all(vouchers)
         db.session.flush()
 
@@ -443,13 +481,12 @@ def vouchers_csv(actor: User, *, router_id: int | None = None, batch_id: int | N
     writer.writerow(["code", "password", "package", "price", "currency", "validity", "batch", "state",
                      "created_at", "activated_at", "expires_at", "ended_at"])
     page_number = 1
-    currency = currency_for(actor.id)
     while True:
         page = list_vouchers(actor, router_id=router_id, batch_id=batch_id, state=state, page=page_number,
                              page_size=200)
         for v in page.items:
-            writer.writerow([_cell(v.code), _cell(v.password), _cell(v.package.name), f"{v.package.price:.2f}",
-                             currency, duration_display(v.package.duration_hours), v.batch_id, v.state,
+            writer.writerow([_cell(v.code), _cell(v.password), _cell(v.package_name), f"{v.price:.2f}",
+                             v.currency, duration_display(v.duration_minutes), v.batch_id, v.state,
                              isoformat_z(v.created_at), isoformat_z(v.activated_at), isoformat_z(v.expires_at),
                              isoformat_z(v.ended_at)])
         if not page.has_next:
@@ -482,7 +519,6 @@ def print_sheet(actor: User, batch_id: int, include_used: bool = False) -> Print
     batch = _owned_batch(actor, batch_id)
     router = batch.router
     site = site_of(router)
-    package = batch.package
     dns_name = site.dns_name or router.host
     statement = select(Voucher).where(Voucher.batch_id == batch.id)
     if not include_used:
@@ -492,9 +528,9 @@ def print_sheet(actor: User, batch_id: int, include_used: bool = False) -> Print
         url = login_url(dns_name, voucher.code, voucher.password)
         printed.append(PrintedVoucher(voucher.code, voucher.password, url, qr_svg(url)))
     return PrintSheet(
-        batch=batch, package=package, hotspot_name=site.display_name or router.name, dns_name=dns_name,
-        price=money(package.price, currency_for(router.user_id)), validity=duration_display(package.duration_hours),
-        speed=f"{package.download_speed_mbps} Mbps / {package.upload_speed_mbps} Mbps", mode=batch.mode,
+        batch=batch, package_name=batch.package_name, hotspot_name=site.display_name or router.name,
+        dns_name=dns_name, price=money(batch.price, batch.currency), validity=duration_display(batch.duration_minutes),
+        speed=f"{batch.download_speed_mbps} Mbps / {batch.upload_speed_mbps} Mbps", mode=batch.mode,
         vouchers=printed,
     )
 

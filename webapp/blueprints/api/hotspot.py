@@ -86,7 +86,7 @@ def package_out(package: Package, currency: str | None = None) -> dict[str, Any]
         "package_type": package.package_type,
         "package_type_display": packages.PACKAGE_TYPES.get(package.package_type, package.package_type),
         "duration_hours": package.duration_hours,
-        "duration_display": packages.duration_display(package.duration_hours),
+        "duration_display": packages.duration_display(package.duration_minutes, package.package_type),
         "price": packages.price_text(package.price),
         "currency": currency or packages.package_currency(package),
         "download_speed_mbps": package.download_speed_mbps,
@@ -134,8 +134,23 @@ def _change_message(change: PackageChange, done: str) -> str:
     return f"{done}; the router could not be updated ({change.sync_error}), so the change is pending sync"
 
 
+def terms_out(issued: Voucher | VoucherBatch) -> dict[str, Any]:
+    """The terms a voucher or batch was issued with (frozen: a package edit never changes them)."""
+    return {
+        "package_name": issued.package_name,
+        "price": packages.price_text(issued.price),
+        "currency": issued.currency,
+        "price_display": money(issued.price, issued.currency),
+        "duration_minutes": issued.duration_minutes,
+        "duration_display": packages.duration_display(issued.duration_minutes),
+        "download_speed_mbps": issued.download_speed_mbps,
+        "upload_speed_mbps": issued.upload_speed_mbps,
+        "data_limit_mb": issued.data_limit_mb,
+    }
+
+
 def voucher_out(voucher: Voucher) -> dict[str, Any]:
-    """One voucher (the password is the code itself, or the PIN)."""
+    """One voucher (the password is the code itself, or the PIN) with the terms it was issued with."""
     return {
         "id": voucher.id,
         "code": voucher.code,
@@ -144,7 +159,8 @@ def voucher_out(voucher: Voucher) -> dict[str, Any]:
         "router_id": voucher.router_id,
         "batch_id": voucher.batch_id,
         "package_id": voucher.package_id,
-        "package_name": voucher.package.name,
+        **terms_out(voucher),
+        "use_before": isoformat_z(voucher.use_before),
         "on_router": voucher.on_router,
         "activated_at": isoformat_z(voucher.activated_at),
         "expires_at": isoformat_z(voucher.expires_at),
@@ -161,7 +177,9 @@ def batch_out(summary: BatchSummary) -> dict[str, Any]:
         "id": batch.id,
         "router_id": batch.router_id,
         "package_id": batch.package_id,
-        "package_name": batch.package.name,
+        **terms_out(batch),
+        "shared_users": batch.shared_users,
+        "validity_days": batch.validity_days,
         "count": batch.count,
         "code_length": batch.code_length,
         "mode": batch.mode,

@@ -25,9 +25,10 @@ TimeZoneName = Literal[tuple(sorted(available_timezones()))]  # type: ignore[val
 Whole = Annotated[int, BeforeValidator(_integral)]
 MaybeWhole = Annotated[int | None, BeforeValidator(_integral)]
 
-#: An amount of 0.01 to 99,999,999.99 with at most two decimals, blanks around it ignored (the service strips).
-PRICE_TEXT = rf"^{_BLANK}(?:0*[1-9][0-9]{{0,7}}(?:\.[0-9]{{0,2}})?|0*\.(?:0[1-9]|[1-9][0-9]?)){_BLANK}$"
-# What the body model lets through to the service, which then checks the amount itself (0.01 up, two
+#: An amount greater than 0.01 (the contract) up to 99,999,999.99 with at most two decimals, blanks around it
+#: ignored (the service strips).
+PRICE_TEXT = rf"^{_BLANK}(?:0*[1-9][0-9]{{0,7}}(?:\.[0-9]{{0,2}})?|0*\.(?:0[2-9]|[1-9][0-9]?)){_BLANK}$"
+# What the body model lets through to the service, which then checks the amount itself (above 0.01, two
 # decimals) and answers with the other fields' messages too; signs, exponents and `1_000` stop here.
 _AMOUNT_SYNTAX = re.compile(rf"^{_BLANK}[0-9]*(?:\.[0-9]*)?{_BLANK}$")
 
@@ -50,10 +51,10 @@ def _price(value: Any) -> Any:
 _PRICE_SCHEMA = {
     "anyOf": [
         {"type": "string", "pattern": PRICE_TEXT},
-        {"type": "number", "minimum": 0.01, "maximum": 99999999.99, "multipleOf": 0.01},
+        {"type": "number", "exclusiveMinimum": 0.01, "maximum": 99999999.99, "multipleOf": 0.01},
     ],
-    "description": "At least 0.01, at most 99,999,999.99 and two decimals: \"2.50\" (as the contract prints "
-    "it) or a JSON number",
+    "description": "Greater than 0.01 (the contract), at most 99,999,999.99 and two decimals: \"2.50\" (as the "
+    "contract prints it) or a JSON number",
 }
 #: A price as the contract prints it ("2.50"); requests may also send a JSON number.
 Price = Annotated[Any, BeforeValidator(_price), WithJsonSchema(_PRICE_SCHEMA)]
@@ -249,7 +250,19 @@ class BatchCreateRequest(StrictBody, json_schema_extra=_batch_schema):
     pin_length: Whole = Field(default=6, ge=4, le=8, description="4-8 digits (mode pin)")
 
 
-class VoucherOut(BaseModel):
+class IssuedTermsOut(BaseModel):
+    package_name: str = Field(description="The package's name when the voucher was issued")
+    price: str = Field(description='The price printed on the voucher and recorded when it sells ("20.00")')
+    currency: str
+    price_display: str
+    duration_minutes: int
+    duration_display: str
+    download_speed_mbps: int
+    upload_speed_mbps: int
+    data_limit_mb: int | None = Field(description="Data cap (MB up and down together); null is unlimited")
+
+
+class VoucherOut(IssuedTermsOut):
     id: int
     code: str
     password: str
@@ -257,7 +270,7 @@ class VoucherOut(BaseModel):
     router_id: int
     batch_id: int
     package_id: int
-    package_name: str
+    use_before: str | None = Field(description="It must be first used before this (UTC); null is no limit")
     on_router: bool
     activated_at: str | None
     expires_at: str | None
@@ -266,11 +279,12 @@ class VoucherOut(BaseModel):
     created_at: str | None
 
 
-class BatchOut(BaseModel):
+class BatchOut(IssuedTermsOut):
     id: int
     router_id: int
     package_id: int
-    package_name: str
+    shared_users: int
+    validity_days: int | None
     count: int
     code_length: int
     mode: str
