@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -84,7 +85,8 @@ def register_error_handlers(app: Flask) -> None:
         # did not foresee (two requests inserting the same key at once): a conflict, never a 500.
         db.session.rollback()
         app.logger.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
-        message = "This clashes with something that already exists (it may just have been created); reload and retry."
+        message = gettext("This clashes with something that already exists (it may just have been created); "
+                          "reload and retry.")
         if wants_html():
             return _html_error(409, message)
         return error_response(409, message)

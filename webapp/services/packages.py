@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -278,7 +279,7 @@ def _price(value: Any, fields: dict[str, str]) -> Decimal | None:
     elif exponent < -2:
         fields["price"] = "At most two decimals."
     elif price <= MIN_PRICE:
-        fields["price"] = "Must be greater than 0.01."
+        fields["price"] = gettext("Must be greater than 0.01.")
     elif price > MAX_PRICE:
         fields["price"] = "Must be at most 99,999,999.99."
     else:
@@ -379,7 +380,7 @@ def _write_unique(package: Package, change: Callable[[], None], attempts: int = 
                 break
             taken = db.session.scalars(select(Package.profile_name).where(Package.router_id == package.router_id))
             package.profile_name = derive_profile_name(package.name, taken)
-    message = "A package with this name already exists on this router."
+    message = gettext("A package with this name already exists on this router.")
     raise NameTaken(message, fields={"name": message})
 
 

@@ -8,7 +8,7 @@ Columns are added in place (no table rebuild): on SQLite with foreign keys enfor
 ``voucher_batches`` would fire their children's ON DELETE actions and null every sale's voucher.
 
 Revision ID: money_0001_frozen_terms
-Revises: 0004_monitoring
+Revises: dash_0001
 Create Date: 2026-12-01 01:20:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "money_0001_frozen_terms"
-down_revision = "0004_monitoring"
+down_revision = "dash_0001"
 branch_labels = None
 depends_on = None
 
