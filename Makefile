@@ -49,6 +49,7 @@ system-deps:
 
 test: $(STAMP) translations system-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 # `make demo PORT=5050 HOST=0.0.0.0` serves elsewhere than http://127.0.0.1:5000.
@@ -68,8 +69,10 @@ FUZZ_EXAMPLES ?= 500
 fuzz: $(STAMP)
 	FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MIN_CASES=10000 $(VENV)/bin/pytest tests/fuzz -q --timeout=1800
 
+# ruff (style and bug patterns) and mypy (types; its scope and strictness live in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

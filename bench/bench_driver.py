@@ -163,7 +163,7 @@ def serve_replay(rows: int) -> None:
 
 def bench_print_replay(rows: int, repeat: int) -> None:
     # The server runs in its own process so it does not share the GIL with the clients being timed.
-    child = subprocess.Popen(  # noqa: S603 - this interpreter running this file
+    child = subprocess.Popen(
         [sys.executable, __file__, "--replay-server", str(rows)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

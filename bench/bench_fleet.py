@@ -54,7 +54,7 @@ def serve(count: int, latency_ms: float, blackholed: int) -> int:
     """Child process: serve the fleet, blackhole the first ``blackholed`` routers, print them, wait."""
     from simulators.routeros import RouterSpec, Simulator
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -71,7 +71,7 @@ def serve(count: int, latency_ms: float, blackholed: int) -> int:
 
 
 def start_fleet(count: int, latency_ms: float, blackholed: int) -> tuple[subprocess.Popen[str], list[dict]]:
-    child = subprocess.Popen(  # noqa: S603 - this very script, with fixed arguments
+    child = subprocess.Popen(
         [
             sys.executable,
             __file__,
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> None:
     from webapp.services.vault import encrypt_password
     from webapp.timeutil import utcnow
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     folder = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     keys = [Fernet.generate_key().decode()]

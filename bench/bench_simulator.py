@@ -93,7 +93,7 @@ def report(label: str, wall: float, latencies: list[float]) -> None:
     """Print one door's figures."""
     ordered = sorted(latencies)
     p95 = ordered[int(len(ordered) * 0.95) - 1]
-    print(f"{label:<10} {len(latencies)} routers in {wall:6.2f} s  "  # noqa: T201 - a bench prints
+    print(f"{label:<10} {len(latencies)} routers in {wall:6.2f} s  "
           f"median {statistics.median(latencies) * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms")
 
 
@@ -110,16 +110,16 @@ def main() -> None:
     started = time.perf_counter()
     with Simulator(specs, latency_ms=args.latency_ms, seed=1) as sim:
         start_time = time.perf_counter() - started
-        print(f"started {args.routers} routers in {start_time:.2f} s; "  # noqa: T201
+        print(f"started {args.routers} routers in {start_time:.2f} s; "
               f"RSS {rss_mib():.0f} MiB (was {before:.0f} MiB before start)")
         routers = sim.routers
         rest_routers = [router for router in routers if router.rest_port is not None]
         report("api", *asyncio.run(sweep(routers, lambda r: api_round_trip(r, tls=False), args.concurrency)))
         report("api-ssl", *asyncio.run(sweep(routers, lambda r: api_round_trip(r, tls=True), args.concurrency)))
         report("rest", *asyncio.run(sweep(rest_routers, rest_round_trip, args.concurrency)))
-        print(f"RSS after the sweeps {rss_mib():.0f} MiB")  # noqa: T201
+        print(f"RSS after the sweeps {rss_mib():.0f} MiB")
         stopping = time.perf_counter()
-    print(f"stopped in {time.perf_counter() - stopping:.2f} s")  # noqa: T201
+    print(f"stopped in {time.perf_counter() - stopping:.2f} s")
 
 
 if __name__ == "__main__":

@@ -136,18 +136,18 @@ def _converse(client: ApiClient, commands: Sequence[Sequence[str]], login: bool)
         word = sentence[0]
         if word == "!fatal":
             raise _fatal(client, sentence)
-        row, tag = reply_attributes(sentence)
-        index = tags.get(tag) if tag is not None else None
-        if index is None:
+        row, reply_tag = reply_attributes(sentence)
+        slot = tags.get(reply_tag) if reply_tag is not None else None
+        if reply_tag is None or slot is None:
             continue  # a leftover of an earlier, abandoned command on this connection
-        reply = replies[index]
+        reply = replies[slot]
         if word == "!re":
             reply.rows.append(row)
         elif word == "!trap":
             reply.trap = reply.trap or row
         elif word == "!done":
             reply.done = row
-            del tags[tag]  # type: ignore[arg-type]
+            del tags[reply_tag]
             pending -= 1
         elif word != "!empty":
             client.connection.broken = True

@@ -6,11 +6,13 @@ import os
 import secrets
 import threading
 from pathlib import Path
+from typing import cast
 
 import click
 from cryptography.fernet import Fernet
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from werkzeug.local import LocalProxy
 from werkzeug.serving import run_simple
 
 from webapp.services import accounts, vault
@@ -25,6 +27,11 @@ JWT_SECRET_KEY = {jwt_secret_key!r}
 # and run `flask --app wsgi rotate-keys`; drop the old key once that has finished.
 ROUTER_PASSWORD_KEYS = [{fernet_key!r}]
 '''
+
+
+def _current_app() -> Flask:
+    """The app itself rather than the context-local proxy, for threads that outlive this context."""
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
 
 
 @click.command("init-instance")
@@ -86,7 +93,7 @@ def poll(once: bool, interval: int | None, concurrency: int | None) -> None:
     from webapp.services import metrics, poller
     from webapp.timeutil import utcnow
 
-    app = current_app._get_current_object()
+    app = _current_app()
     if interval:
         app.config["POLL_INTERVAL"] = interval
     if concurrency:
@@ -140,6 +147,7 @@ def demo(host: str, port: int) -> None:
     password = secrets.token_urlsafe(12)
     with Simulator(specs, host="127.0.0.1") as sim:
         core, hotspot, edge = sim.routers
+        assert core.rest_tls_port is not None  # every simulated router serves www-ssl
         demo_routers = [
             demo_service.DemoRouter(core.name, core.host, core.rest_tls_port, "rest", True, core.username,
                                     core.password, core.cert_fingerprint_sha256),
@@ -159,7 +167,7 @@ def demo(host: str, port: int) -> None:
         click.echo("  (a new password is printed at every start; Ctrl-C stops the demo)")
         click.echo("=" * 64)
         click.echo("  the fleet poller runs alongside: see Monitoring in the dashboard")
-        app = current_app._get_current_object()
+        app = _current_app()
         # Short polls so the demo's graphs fill within minutes.
         app.config["POLL_INTERVAL"] = min(int(app.config["POLL_INTERVAL"]), 15)
         stop_polling = start_background_poller(app)

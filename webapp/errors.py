@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -58,14 +59,14 @@ def register_error_handlers(app: Flask) -> None:
     """Install the handlers that turn every error into the right face's answer."""
 
     @app.errorhandler(ServiceError)
-    def _service_error(error: ServiceError):  # type: ignore[no-untyped-def]
+    def _service_error(error: ServiceError) -> ResponseReturnValue:
         if wants_html():
             return _html_error(error.status, error.message)
         extra = {"fields": error.fields} if error.fields else {}
         return error_response(error.status, error.message, **extra)
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(error: HTTPException) -> ResponseReturnValue:
         if error.response is not None:  # a view or extension already built the answer (e.g. a form on 429)
             return error.response
         status = error.code or 500
@@ -92,7 +93,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(409, message)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(error: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_html():
             return _html_error(500, _MESSAGES[500])

@@ -77,8 +77,8 @@ class RouterForm(FlaskForm):
 class KeyValueField(Field):
     """Repeated ``<name>-key`` / ``<name>-value`` inputs read as an ordered dict (blank rows are dropped)."""
 
-    def process(self, formdata, data=unset_value, extra_filters=None):  # type: ignore[no-untyped-def]
-        self.process_errors = []
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        self.process_errors: list[str] = []
         self.rows: list[tuple[str, str]] = []
         if formdata is not None:
             keys = formdata.getlist(f"{self.name}-key")
@@ -88,7 +88,7 @@ class KeyValueField(Field):
             self.rows = [(str(k), "" if v is None else str(v)) for k, v in data.items()]
         self.data = {key.strip(): value for key, value in self.rows if key.strip()}
 
-    def pre_validate(self, form) -> None:  # type: ignore[no-untyped-def]
+    def pre_validate(self, form: FlaskForm) -> None:
         if any(not key.strip() for key, _ in self.rows):
             raise ValidationError("every value needs a name")
 

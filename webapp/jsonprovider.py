@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import orjson
+from flask import Response
 from flask.json.provider import DefaultJSONProvider
 
 
@@ -33,8 +34,10 @@ class OrjsonProvider(DefaultJSONProvider):
             return super().loads(s, **kwargs)
         return orjson.loads(s)
 
-    def response(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def response(self, *args: Any, **kwargs: Any) -> Response:
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(
+        # Flask's app (not the sans-IO base the provider is typed against) makes werkzeug responses.
+        response_class = cast("type[Response]", self._app.response_class)
+        return response_class(
             orjson.dumps(obj, default=_fallback, option=orjson.OPT_NON_STR_KEYS), mimetype=self.mimetype
         )

@@ -9,11 +9,12 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 from simulators.routeros.fleet import Simulator
 from simulators.routeros.router import RouterSpec
 
-STANDARD_PORTS = {"api_port": 8728, "api_ssl_port": 8729, "rest_port": 80, "rest_tls_port": 443}
+STANDARD_PORTS: dict[str, Any] = {"api_port": 8728, "api_ssl_port": 8729, "rest_port": 80, "rest_tls_port": 443}
 
 
 def distinct_host(index: int) -> str:

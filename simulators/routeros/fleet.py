@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from simulators.routeros.router import RouterSpec, SimRouter
 from simulators.routeros.tls import make_certificate
@@ -136,7 +136,7 @@ class Simulator:
 
         return self.call_async(wrapper)
 
-    def call_async(self, function: Callable[[], Awaitable[T]]) -> T:
+    def call_async(self, function: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run the coroutine ``function()`` on the simulator's loop and return its result."""
         loop = self._loop
         if loop is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 from simulators.routeros.values import parse_bool
 
@@ -23,11 +24,10 @@ def _same(actual: str, wanted: str) -> bool:
 
 def _compare(actual: str, wanted: str) -> int:
     try:
-        left: object = int(actual)
-        right: object = int(wanted)
+        left, right = int(actual), int(wanted)
     except ValueError:
-        left, right = actual, wanted
-    return (left > right) - (left < right)  # type: ignore[operator]
+        return (actual > wanted) - (actual < wanted)
+    return (left > right) - (left < right)
 
 
 def _test(word: str) -> Predicate:
@@ -83,6 +83,14 @@ def _operate(stack: list[bool], ops: str) -> None:
             raise QueryError(f"unknown query operation {char!r}")
 
 
+def _run_operations(ops: str, _row: Row, stack: list[bool]) -> None:
+    _operate(stack, ops)
+
+
+def _push_test(test: Predicate, row: Row, stack: list[bool]) -> None:
+    stack.append(test(row))
+
+
 def compile_query(words: Sequence[str]) -> Predicate:
     """Turn ``?`` words into a predicate over one row.
 
@@ -95,10 +103,10 @@ def compile_query(words: Sequence[str]) -> Predicate:
         if word.startswith("?#"):
             ops = word[2:]
             _operate([], ops)  # validate once, so a bad word fails before any row
-            steps.append(lambda _row, stack, ops=ops: _operate(stack, ops))
+            steps.append(partial(_run_operations, ops))
         else:
             test = _test(word)
-            steps.append(lambda row, stack, test=test: stack.append(test(row)))
+            steps.append(partial(_push_test, test))
 
     def predicate(row: Row) -> bool:
         stack: list[bool] = []

@@ -99,10 +99,10 @@ class RestHandler:
                     headers: Mapping[str, str] | None) -> web.StreamResponse:
         faults = self.router.faults
         if "drop_mid_sentence" not in faults and "trickle" not in faults:
-            response = web.Response(body=body or None, status=status, headers=headers)
+            whole = web.Response(body=body or None, status=status, headers=headers)
             if body:
-                response.content_type = _JSON
-            return response
+                whole.content_type = _JSON
+            return whole
         response = web.StreamResponse(status=status, headers=headers)
         response.content_type = _JSON
         response.content_length = len(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -122,7 +122,7 @@ class Door:
         self.protocols.clear()
 
 
-def _transport(protocol: asyncio.BaseProtocol) -> asyncio.BaseTransport | None:
+def _transport(protocol: asyncio.BaseProtocol) -> asyncio.WriteTransport | None:
     return getattr(protocol, "transport", None) or getattr(protocol, "_transport", None)
 
 
@@ -261,7 +261,7 @@ class SimRouter:
     def _call(self, function: Callable[[], T]) -> T:
         return self._sim.call(function)
 
-    def _call_async(self, function: Callable[[], Awaitable[T]]) -> T:
+    def _call_async(self, function: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return self._sim.call_async(function)
 
     def set_fault(self, name: str, **params: float) -> None:

@@ -699,7 +699,8 @@ class RouterState:
         self._check_policy(user, schema.write_policy)
         if schema.write_policy != "write":
             self._check_policy(user, "write")
-        reply = getattr(self, "_cmd_" + verb.replace("-", "_"))(self.tables[path], args)
+        write: Callable[[Table, dict[str, str]], Reply] = getattr(self, "_cmd_" + verb.replace("-", "_"))
+        reply = write(self.tables[path], args)
         self._after_write(path)
         return reply
 
@@ -710,12 +711,12 @@ class RouterState:
     def _menu(self, path: str, verb: str) -> MenuSchema:
         table = self.tables.get(path)
         if table is None:
-            known = set()
+            known: set[str] = set()
             for menu in self.tables:
                 parts = menu.split("/")
                 known.update("/".join(parts[: i + 1]) for i in range(len(parts)))
             known.update(key.rsplit("/", 1)[0] for key in _SPECIAL)
-            parts = path.split("/") + [verb]
+            parts = [*path.split("/"), verb]
             for i in range(len(parts)):
                 if "/".join(parts[: i + 1]) not in known:
                     raise no_such_command(parts[i])

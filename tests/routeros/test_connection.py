@@ -46,7 +46,7 @@ def test_one_recv_serves_many_words_and_sentences(pair: tuple[socket.socket, Cou
 def test_deadline_bounds_a_silent_peer(pair: tuple[socket.socket, CountingSocket]) -> None:
     _, client_sock = pair
     connection = Connection(client_sock, "pair")
-    with pytest.raises(RouterTimeout, match="did not answer within 0.05 s"):
+    with pytest.raises(RouterTimeout, match=r"did not answer within 0\.05 s"):
         connection.read_sentence(Deadline(0.05, "pair"))
     assert connection.broken
 

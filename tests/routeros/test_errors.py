@@ -253,7 +253,7 @@ def test_every_error_is_a_routeros_error_with_a_kind_and_a_message(faulty: Any) 
             open_client(config_for(faulty, transport, timeout=0.3))
         provoked.append(caught.value)
     assert [error.kind for error in provoked] == ["timeout", "protocol", "unreachable", "fatal"]
-    assert all(error.message and "127.0.0.1" in error.message or error.kind == "fatal" for error in provoked)
+    assert all((error.message and "127.0.0.1" in error.message) or error.kind == "fatal" for error in provoked)
 
 
 @pytest.mark.parametrize("logged_in", ["api"], indirect=True)

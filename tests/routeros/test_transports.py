@@ -180,9 +180,9 @@ def test_wrong_pin_is_a_tls_error(v7: Any, transport: str) -> None:
 
 
 def test_tls_to_a_plain_http_port_is_a_tls_error(v7: Any) -> None:
-    with pytest.raises(TLSFailure, match="handshake|TLS"):
+    with pytest.raises(TLSFailure, match=r"handshake|TLS"):
         open_client(config_for(v7, "rest-tls", port=v7.rest_port))
-    with pytest.raises(TLSFailure, match="handshake|TLS"):
+    with pytest.raises(TLSFailure, match=r"handshake|TLS"):
         open_client(config_for(v7, "api-ssl", port=v7.rest_port))
 
 

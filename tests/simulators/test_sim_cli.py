@@ -23,7 +23,7 @@ ROOT = PACKAGE.parents[1]
 
 
 def start_cli(*args: str) -> tuple[subprocess.Popen[str], list[dict[str, object]]]:
-    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+    process = subprocess.Popen(
         [sys.executable, "-m", "simulators.routeros", *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -72,7 +72,7 @@ def test_cli_distinct_hosts():
 
 
 def test_cli_rejects_bad_arguments():
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-m", "simulators.routeros", "--routers", "0"],
         cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
     )

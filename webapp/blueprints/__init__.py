@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
 from webapp.blueprints.api.common import MAX_ID
@@ -41,7 +42,7 @@ def register_blueprints(app: Flask) -> None:
     from flask_login import current_user
 
     @app.get("/")
-    def index():  # type: ignore[no-untyped-def]
+    def index() -> ResponseReturnValue:
         if current_user.is_authenticated:
             return redirect(url_for("dashboard.home"))
         return redirect(url_for("auth.login"))

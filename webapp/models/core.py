@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.timeutil import utcnow
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """An operator or hotspot owner; owns routers and API keys."""
 
     __tablename__ = "users"
@@ -35,7 +35,7 @@ class User(UserMixin, db.Model):
         return self.is_active_account
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     """A named key pair: the public key is stored as is, the private key only as a SHA-256 digest."""
 
     __tablename__ = "api_keys"
@@ -52,7 +52,7 @@ class ApiKey(db.Model):
     user: Mapped[User] = relationship(back_populates="api_keys")
 
 
-class TokenSession(db.Model):
+class TokenSession(Model):
     """One JSON login: its access and refresh tokens carry this id, so logout revokes both at once."""
 
     __tablename__ = "token_sessions"
@@ -66,7 +66,7 @@ class TokenSession(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class Router(db.Model):
+class Router(Model):
     """A MikroTik router owned by one user; its password is stored only encrypted (MultiFernet)."""
 
     __tablename__ = "routers"
@@ -96,7 +96,7 @@ class Router(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class CommandRun(db.Model):
+class CommandRun(Model):
     """One execution of a command on a router (OpenWISP-style command history)."""
 
     __tablename__ = "command_runs"
@@ -123,7 +123,8 @@ class CommandRun(db.Model):
 
     #: The rows exactly as the router sent them, kept only in memory for the answer to the request that ran
     #: the command; the stored ``result`` (and ``params``/``data``) have secret-looking values masked.
-    live_result = None
+    #: (Typed through a cast: a plain annotation would ask SQLAlchemy to map it.)
+    live_result = cast("list[dict[str, str]] | None", None)
 
     @property
     def answer(self) -> Any:
@@ -131,7 +132,7 @@ class CommandRun(db.Model):
         return self.live_result if self.live_result is not None else self.result
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who changed what, when and from where; details never hold secrets."""
 
     __tablename__ = "audit_events"

@@ -11,12 +11,12 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.core import Router
 from webapp.timeutil import utcnow
 
 
-class HotspotSettings(db.Model):
+class HotspotSettings(Model):
     """Per-owner hotspot preferences: the currency prices are shown in, the zone sales days are counted in."""
 
     __tablename__ = "hotspot_settings"
@@ -27,7 +27,7 @@ class HotspotSettings(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class HotspotSite(db.Model):
+class HotspotSite(Model):
     """Per-router hotspot facts: the name printed on vouchers, the login DNS name, what expiry does."""
 
     __tablename__ = "hotspot_sites"
@@ -42,7 +42,7 @@ class HotspotSite(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Package(db.Model):
+class Package(Model):
     """A WiFi package sold on one router; on the router it is a hotspot user profile."""
 
     __tablename__ = "packages"
@@ -103,7 +103,7 @@ class IssuedTerms:
     data_limit_mb: Mapped[int | None] = mapped_column(default=None)
 
 
-class VoucherBatch(IssuedTerms, db.Model):
+class VoucherBatch(IssuedTerms, Model):
     """One generation run of vouchers for a package; its id rides in each router user's comment."""
 
     __tablename__ = "voucher_batches"
@@ -127,7 +127,7 @@ class VoucherBatch(IssuedTerms, db.Model):
     package: Mapped[Package] = relationship()
 
 
-class Voucher(IssuedTerms, db.Model):
+class Voucher(IssuedTerms, Model):
     """A code a customer types at the hotspot login; unused → active → expired, or revoked."""
 
     __tablename__ = "vouchers"
@@ -156,7 +156,7 @@ class Voucher(IssuedTerms, db.Model):
     package: Mapped[Package] = relationship()
 
 
-class Sale(db.Model):
+class Sale(Model):
     """One voucher sold (recorded when it is first used); names are copied so history outlives edits."""
 
     __tablename__ = "sales"

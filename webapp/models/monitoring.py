@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.core import Router
 from webapp.timeutil import utcnow
 
 
-class PollState(db.Model):
+class PollState(Model):
     """What the poller knows about one router between cycles (one row per polled router)."""
 
     __tablename__ = "poll_states"
@@ -44,7 +44,7 @@ class PollState(db.Model):
     router: Mapped[Router] = relationship()
 
 
-class MetricPoint(db.Model):
+class MetricPoint(Model):
     """One raw measurement (kept 48 hours); ``subject`` names the interface for per-interface metrics."""
 
     __tablename__ = "metric_points"
@@ -58,7 +58,7 @@ class MetricPoint(db.Model):
     __table_args__ = (Index("ix_metric_points_ts", "ts"),)
 
 
-class MetricRollup(db.Model):
+class MetricRollup(Model):
     """A compacted bucket: ``resolution`` 300 (kept 30 days) or 3600 (kept a year) seconds."""
 
     __tablename__ = "metric_rollups"
@@ -76,7 +76,7 @@ class MetricRollup(db.Model):
     __table_args__ = (Index("ix_metric_rollups_resolution_ts", "resolution", "ts"),)
 
 
-class CompactionMark(db.Model):
+class CompactionMark(Model):
     """How far raw points (resolution 300) and 5-minute buckets (resolution 3600) have been rolled up."""
 
     __tablename__ = "metric_compactions"
@@ -85,7 +85,7 @@ class CompactionMark(db.Model):
     done_until: Mapped[int] = mapped_column(BigInteger)
 
 
-class MonitoredInterface(db.Model):
+class MonitoredInterface(Model):
     """One interface of a router as the last poll saw it (LibreNMS "ports")."""
 
     __tablename__ = "monitored_interfaces"
@@ -110,7 +110,7 @@ class MonitoredInterface(db.Model):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class AlertRule(db.Model):
+class AlertRule(Model):
     """A user's threshold for one kind of alert: ``router_id`` None applies to all their routers."""
 
     __tablename__ = "alert_rules"
@@ -126,7 +126,7 @@ class AlertRule(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Alert(db.Model):
+class Alert(Model):
     """One alert: active → acknowledged → resolved."""
 
     __tablename__ = "alerts"
@@ -155,7 +155,7 @@ class Alert(db.Model):
     router: Mapped[Router] = relationship()
 
 
-class MonitorEvent(db.Model):
+class MonitorEvent(Model):
     """A line of a router's event log: went down, came back, rebooted, version or config changed."""
 
     __tablename__ = "monitor_events"
@@ -171,7 +171,7 @@ class MonitorEvent(db.Model):
     router: Mapped[Router] = relationship()
 
 
-class NotificationChannel(db.Model):
+class NotificationChannel(Model):
     """Where a user's alerts are sent: an email address (over the configured SMTP server) or a webhook URL."""
 
     __tablename__ = "notification_channels"
@@ -185,7 +185,7 @@ class NotificationChannel(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Notification(db.Model):
+class Notification(Model):
     """One delivery attempt; the cooldown looks at the last success per channel, router and alert kind."""
 
     __tablename__ = "notifications"

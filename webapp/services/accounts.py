@@ -58,7 +58,7 @@ def authenticate(username: str, password: str) -> User:
 
     :raises Unauthorized: for an unknown user, a wrong password or a disabled account (one message for all).
     """
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    user: User | None = db.session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         raise Unauthorized("Invalid username or password")
@@ -186,7 +186,7 @@ def set_password(username: str, password: str) -> User:
 
     :raises Invalid: on a malformed username or a short password.
     """
-    user = db.session.scalar(select(User).where(User.username == username))
+    user: User | None = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         return create_user(username, password)
     if len(password) < MIN_PASSWORD:

@@ -192,7 +192,7 @@ def get_command(actor: User, command_id: int) -> CommandRun:
 
     :raises NotFound: when it does not exist or is someone else's.
     """
-    run = db.session.scalar(_history(actor, CommandFilters()).where(CommandRun.id == command_id))
+    run: CommandRun | None = db.session.scalar(_history(actor, CommandFilters()).where(CommandRun.id == command_id))
     if run is None:
         raise NotFound("Command not found")
     return run

@@ -39,7 +39,7 @@ def _escape(value: str) -> str:
 def _number(value: float | int) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, int) or float(value).is_integer() and abs(value) < 2**53:
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) < 2**53):
         return str(int(value))
     return repr(float(value))
 

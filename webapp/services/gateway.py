@@ -23,7 +23,7 @@ _pool_lock = threading.Lock()
 
 def client_pool() -> ClientPool:
     """The process-wide pool of warm router connections."""
-    global _pool  # noqa: PLW0603 - one pool per process is the point
+    global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ClientPool(max_per_key=4, idle_timeout=60.0)
@@ -78,7 +78,7 @@ def connect(router: Router, *, pooled: bool = True, timeout: float | None = None
 
 def close_pool() -> None:
     """Close every pooled connection (tests, shutdown); the next call opens a fresh pool."""
-    global _pool  # noqa: PLW0603
+    global _pool
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:

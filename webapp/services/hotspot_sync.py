@@ -230,7 +230,7 @@ def kick(actor: User, router_id: int, session_id: str, ip_address: str | None = 
         if match is None:
             raise NotFound("Session not found (it may have ended already)")
         client.remove(ACTIVE_PATH, session_id)
-    user = match.get("user", "")
+    user = str(match.get("user", ""))
     audit.record(actor, "hotspot.kick", f"Session of {user} on {router.name} ended", router_id=router.id,
                  details={"session_id": session_id, "user": user}, ip_address=ip_address)
     return user

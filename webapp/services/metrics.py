@@ -12,9 +12,9 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, insert, literal, select
+from sqlalchemy import CursorResult, Result, and_, delete, func, insert, literal, select
 
 from webapp.extensions import db
 from webapp.models import CompactionMark, MetricPoint, MetricRollup, User
@@ -97,6 +97,11 @@ class CompactionReport:
     hourly_deleted: int = 0
 
 
+def _rowcount(result: Result[Any]) -> int:
+    # DML answers a CursorResult; its rowcount is -1 where the driver cannot tell.
+    return max(cast("CursorResult[Any]", result).rowcount or 0, 0)
+
+
 def _mark(resolution: int) -> CompactionMark | None:
     return db.session.get(CompactionMark, resolution)
 
@@ -120,8 +125,7 @@ def _roll_raw(start: int, end: int) -> int:
         .group_by(MetricPoint.router_id, MetricPoint.name, MetricPoint.subject, bucket)
     )
     columns = ["resolution", "router_id", "name", "subject", "ts", "avg", "min", "max", "samples"]
-    result = db.session.execute(insert(MetricRollup).from_select(columns, source))
-    return max(result.rowcount or 0, 0)
+    return _rowcount(db.session.execute(insert(MetricRollup).from_select(columns, source)))
 
 
 def _roll_five_minutes(start: int, end: int) -> int:
@@ -144,8 +148,7 @@ def _roll_five_minutes(start: int, end: int) -> int:
         .group_by(five.router_id, five.name, five.subject, bucket)
     )
     columns = ["resolution", "router_id", "name", "subject", "ts", "avg", "min", "max", "samples"]
-    result = db.session.execute(insert(MetricRollup).from_select(columns, source))
-    return max(result.rowcount or 0, 0)
+    return _rowcount(db.session.execute(insert(MetricRollup).from_select(columns, source)))
 
 
 def _advance(resolution: int, source_start: int | None, end: int, roll: Any) -> int:
@@ -197,7 +200,7 @@ def compact(now: int, retention: Retention | None = None) -> CompactionReport:
 
 
 def _deleted(statement: Any) -> int:
-    return max(db.session.execute(statement).rowcount or 0, 0)
+    return _rowcount(db.session.execute(statement))
 
 
 @dataclass

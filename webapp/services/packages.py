@@ -664,6 +664,7 @@ def reconcile(
     with gateway.connect(router) as client:
         rows = {row.get("name", ""): row for row in client.print(PROFILE_PATH)}
         items = [i for i in _compare(router, list(rows.values())) if profiles is None or i.profile in profiles]
+        price: Decimal | None = None
         if direction == "pull" and any(i.kind == "extra" and i.package is None for i in items):
             fields: dict[str, str] = {}
             price = _price(import_price, fields)
@@ -692,6 +693,7 @@ def reconcile(
                 item.package.is_active = True
                 changed.append(item.package)
             elif item.kind == "extra":
+                assert price is not None  # an extra profile without a package made the price required above
                 changed.append(_import(router, rows[item.profile], price, moment))
     audit.record(actor, f"package.reconcile.{direction}", f"Packages of {router.name} reconciled ({direction})",
                  router_id=router.id, details={"profiles": [i.profile for i in items],

@@ -77,7 +77,7 @@ def get_router(actor: User, router_id: int) -> Router:
 
     :raises NotFound: when it does not exist or belongs to someone else.
     """
-    router = db.session.scalar(_owned(actor).where(Router.id == router_id))
+    router: Router | None = db.session.scalar(_owned(actor).where(Router.id == router_id))
     if router is None:
         raise NotFound("Router not found")
     return router

@@ -480,6 +480,6 @@ def sale_summary() -> Response:
 @bp.record_once
 def _document(_state: BlueprintSetupState) -> None:
     # webapp.openapi imports this package, so the table is merged at registration, once everything is loaded.
-    from webapp.blueprints.api import hotspot_docs  # noqa: PLC0415
+    from webapp.blueprints.api import hotspot_docs
 
     hotspot_docs.register()

@@ -374,6 +374,6 @@ def channel_delete(channel_id: int) -> Response:
 @bp.record_once
 def _document(_state: BlueprintSetupState) -> None:
     # webapp.openapi imports this package, so the table is merged at registration, once everything is loaded.
-    from webapp.blueprints.api import monitoring_docs  # noqa: PLC0415
+    from webapp.blueprints.api import monitoring_docs
 
     monitoring_docs.register()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
@@ -25,7 +26,7 @@ def _form_name_key() -> str:
     return "login-name:" + (request.form.get("username") or "").strip().lower()[:128]
 
 
-def _too_many_attempts(limit: RequestLimit):  # type: ignore[no-untyped-def]
+def _too_many_attempts(limit: RequestLimit) -> Response:
     form = LoginForm()
     message = _("Too many login attempts (%(limit)s). Wait a minute and try again.", limit=limit.limit)
     return make_response(render_template("auth/login.html", form=form, error=message), 429)
@@ -34,7 +35,7 @@ def _too_many_attempts(limit: RequestLimit):  # type: ignore[no-untyped-def]
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, key_func=get_remote_address, methods=["POST"], on_breach=_too_many_attempts)
 @limiter.limit(_login_limit, key_func=_form_name_key, methods=["POST"], on_breach=_too_many_attempts)
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
     form = LoginForm()
@@ -55,7 +56,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     form = ConfirmForm()
     if form.validate_on_submit():
         logout_user()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from webapp.forms import ApiKeyForm
@@ -21,7 +22,7 @@ def _require_login() -> None:
 
 
 @bp.get("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     now = utcnow()
     today = sales.report(current_user, period="daily", start=None, end=None, now=now)
     return render_template(
@@ -34,14 +35,14 @@ def home():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/api-keys")
-def api_keys():  # type: ignore[no-untyped-def]
+def api_keys() -> ResponseReturnValue:
     return render_template(
         "dashboard/api_keys.html", keys=accounts.list_api_keys(current_user), form=ApiKeyForm(), created=None
     )
 
 
 @bp.post("/api-keys")
-def api_key_create():  # type: ignore[no-untyped-def]
+def api_key_create() -> ResponseReturnValue:
     form = ApiKeyForm()
     created = None
     status = 200
@@ -60,7 +61,7 @@ def api_key_create():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/api-keys/<int:key_id>/revoke")
-def api_key_revoke(key_id: int):  # type: ignore[no-untyped-def]
+def api_key_revoke(key_id: int) -> ResponseReturnValue:
     accounts.revoke_api_key(current_user, key_id)
     keys = accounts.list_api_keys(current_user)
     return render_template("dashboard/_api_keys.html", keys=keys, form=ApiKeyForm(formdata=None), created=None)

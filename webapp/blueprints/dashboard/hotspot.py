@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Response, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.blueprints.dashboard import bp
@@ -55,7 +56,7 @@ def _common(router: Router) -> dict[str, Any]:
 
 
 @bp.get("/hotspot")
-def hotspot_home():  # type: ignore[no-untyped-def]
+def hotspot_home() -> ResponseReturnValue:
     owned = routers.all_routers(current_user, RouterFilters())
     settings = hotspot_settings.owner_settings(current_user.id)
     form = HotspotOwnerForm(formdata=None, currency=settings.currency, timezone=settings.timezone)
@@ -64,7 +65,7 @@ def hotspot_home():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/hotspot/settings")
-def hotspot_owner_settings():  # type: ignore[no-untyped-def]
+def hotspot_owner_settings() -> ResponseReturnValue:
     form = HotspotOwnerForm()
     status = 200
     if form.validate_on_submit():
@@ -87,13 +88,13 @@ def _catalog(router: Router, form: PackageForm | None = None, preview: Any = Non
 
 
 @bp.get("/routers/<int:router_id>/packages")
-def hotspot_packages(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_packages(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     return render_template("hotspot/packages.html", **_catalog(router))
 
 
 @bp.post("/routers/<int:router_id>/packages")
-def hotspot_package_create(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_package_create(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = PackageForm()
     preview = None
@@ -119,7 +120,7 @@ def hotspot_package_create(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/packages/<int:package_id>/edit")
-def hotspot_package_edit(package_id: int):  # type: ignore[no-untyped-def]
+def hotspot_package_edit(package_id: int) -> ResponseReturnValue:
     package = packages.get_package(current_user, package_id)
     form = PackageForm(formdata=None, obj=package)
     form.price.data = packages.price_text(package.price)
@@ -128,7 +129,7 @@ def hotspot_package_edit(package_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/packages/<int:package_id>/edit")
-def hotspot_package_update(package_id: int):  # type: ignore[no-untyped-def]
+def hotspot_package_update(package_id: int) -> ResponseReturnValue:
     package = packages.get_package(current_user, package_id)
     router = package.router
     form = PackageForm()
@@ -151,7 +152,7 @@ def hotspot_package_update(package_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/packages/<int:package_id>/toggle")
-def hotspot_package_toggle(package_id: int):  # type: ignore[no-untyped-def]
+def hotspot_package_toggle(package_id: int) -> ResponseReturnValue:
     package = packages.get_package(current_user, package_id)
     change = packages.update_package(current_user, package_id, {"is_active": not package.is_active},
                                      ip_address=request.remote_addr)
@@ -160,7 +161,7 @@ def hotspot_package_toggle(package_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/packages/<int:package_id>/delete")
-def hotspot_package_delete(package_id: int):  # type: ignore[no-untyped-def]
+def hotspot_package_delete(package_id: int) -> ResponseReturnValue:
     package = packages.get_package(current_user, package_id)
     router_id, name = package.router_id, package.name
     try:
@@ -173,9 +174,10 @@ def hotspot_package_delete(package_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/<int:router_id>/packages/drift")
-def hotspot_drift(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_drift(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
-    error, items = None, []
+    error: str | None = None
+    items: list[packages.DriftItem] = []
     try:
         _, items = packages.drift(current_user, router_id)
     except _ROUTER_DOWN as exc:
@@ -184,7 +186,7 @@ def hotspot_drift(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/routers/<int:router_id>/packages/reconcile")
-def hotspot_reconcile(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_reconcile(router_id: int) -> ResponseReturnValue:
     direction = request.form.get("direction", "")
     profile = request.form.get("profile") or None
     try:
@@ -192,7 +194,7 @@ def hotspot_reconcile(router_id: int):  # type: ignore[no-untyped-def]
                                            import_price=request.form.get("price") or None,
                                            ip_address=request.remote_addr)
     except Invalid as error:
-        flash(error.fields.get("price") and f"Importing needs a price: {error.fields['price']}" or error.message,
+        flash((error.fields.get("price") and f"Importing needs a price: {error.fields['price']}") or error.message,
               "error")
     except _ROUTER_DOWN as exc:
         flash(exc.message, "error")
@@ -204,7 +206,7 @@ def hotspot_reconcile(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/routers/<int:router_id>/hotspot/sync")
-def hotspot_sync_now(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_sync_now(router_id: int) -> ResponseReturnValue:
     try:
         report = hotspot_sync.sync(current_user, router_id, utcnow())
     except _ROUTER_DOWN as exc:
@@ -237,13 +239,13 @@ def _vouchers_context(router: Router, form: VoucherBatchForm | None = None,
 
 
 @bp.get("/routers/<int:router_id>/vouchers")
-def hotspot_vouchers(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_vouchers(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     return render_template("hotspot/vouchers.html", **_vouchers_context(router))
 
 
 @bp.post("/routers/<int:router_id>/vouchers")
-def hotspot_batch_create(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_batch_create(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = _batch_form(router, request.form)
     if form.validate_on_submit():
@@ -265,7 +267,7 @@ def hotspot_batch_create(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/routers/<int:router_id>/hotspot/site")
-def hotspot_site(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_site(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = HotspotSiteForm()
     status = 200
@@ -297,17 +299,17 @@ def _batch_context(batch_id: int) -> dict[str, Any]:
 
 
 @bp.get("/batches/<int:batch_id>")
-def hotspot_batch(batch_id: int):  # type: ignore[no-untyped-def]
+def hotspot_batch(batch_id: int) -> ResponseReturnValue:
     return render_template("hotspot/batch.html", **_batch_context(batch_id))
 
 
 @bp.get("/batches/<int:batch_id>/rows")
-def hotspot_batch_rows(batch_id: int):  # type: ignore[no-untyped-def]
+def hotspot_batch_rows(batch_id: int) -> ResponseReturnValue:
     return render_template("hotspot/_voucher_rows.html", **_batch_context(batch_id))
 
 
 @bp.post("/vouchers/<int:voucher_id>/revoke")
-def hotspot_voucher_revoke(voucher_id: int):  # type: ignore[no-untyped-def]
+def hotspot_voucher_revoke(voucher_id: int) -> ResponseReturnValue:
     try:
         voucher = vouchers.revoke(current_user, voucher_id, ip_address=request.remote_addr)
     except Conflict:
@@ -316,14 +318,14 @@ def hotspot_voucher_revoke(voucher_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/batches/<int:batch_id>/vouchers.csv")
-def hotspot_batch_csv(batch_id: int):  # type: ignore[no-untyped-def]
+def hotspot_batch_csv(batch_id: int) -> ResponseReturnValue:
     text = vouchers.vouchers_csv(current_user, batch_id=batch_id)
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="vouchers-batch-{batch_id}.csv"'})
 
 
 @bp.get("/batches/<int:batch_id>/print")
-def hotspot_batch_print(batch_id: int):  # type: ignore[no-untyped-def]
+def hotspot_batch_print(batch_id: int) -> ResponseReturnValue:
     layout = request.args.get("layout", "a4")
     if layout not in LAYOUTS:
         layout = "a4"
@@ -332,9 +334,10 @@ def hotspot_batch_print(batch_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/<int:router_id>/sessions")
-def hotspot_sessions(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_sessions(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
-    error, sessions = None, []
+    error: str | None = None
+    sessions: list[hotspot_sync.Session] = []
     try:
         _, sessions = hotspot_sync.active_sessions(current_user, router_id)
     except _ROUTER_DOWN as exc:
@@ -343,7 +346,7 @@ def hotspot_sessions(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/routers/<int:router_id>/sessions/kick")
-def hotspot_kick(router_id: int):  # type: ignore[no-untyped-def]
+def hotspot_kick(router_id: int) -> ResponseReturnValue:
     session_id = request.form.get("session_id", "")
     try:
         user = hotspot_sync.kick(current_user, router_id, session_id, request.remote_addr)
@@ -371,7 +374,7 @@ def _chart(report: sales.SalesReport) -> dict[str, Any]:
 
 
 @bp.get("/sales")
-def hotspot_sales():  # type: ignore[no-untyped-def]
+def hotspot_sales() -> ResponseReturnValue:
     form = SalesFilterForm(formdata=request.args)
     owned = routers.all_routers(current_user, RouterFilters())
     form.router.choices = [("", "All routers")] + [(str(r.id), r.name) for r in owned]
@@ -386,7 +389,7 @@ def hotspot_sales():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/sales.csv")
-def hotspot_sales_csv():  # type: ignore[no-untyped-def]
+def hotspot_sales_csv() -> ResponseReturnValue:
     router_arg = request.args.get("router", "")
     router_id = id_arg(router_arg)
     return Response(sales.sales_csv(current_user, router_id=router_id), mimetype="text/csv",

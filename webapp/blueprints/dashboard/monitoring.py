@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.blueprints.dashboard import bp
@@ -49,7 +50,7 @@ def _graphs_context(router_id: int) -> dict[str, Any]:
     def series(name: str, subject: str = "") -> metrics.Series:
         return metrics.series(current_user, router_id, name, start=start, end=now, now=now, subject=subject)
 
-    graphs = [
+    graphs: list[dict[str, Any]] = [
         {"id": "cpu", "title": "CPU load", "unit": "%", "max": 100, "series": [("CPU", series("cpu"))]},
         {
             "id": "memory",
@@ -114,7 +115,7 @@ def _events_context(router_id: int) -> dict[str, Any]:
 
 
 @bp.get("/monitoring")
-def monitoring_overview():  # type: ignore[no-untyped-def]
+def monitoring_overview() -> ResponseReturnValue:
     overview = poller.fleet_overview(current_user)
     recent = alerts.page_of_events(current_user, None, None, 1, EVENTS_PER_PAGE)
     open_alerts = alerts.page_of_alerts(current_user, AlertFilters(state="open"), 1, 10)
@@ -124,7 +125,7 @@ def monitoring_overview():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/<int:router_id>/monitoring")
-def router_monitoring(router_id: int):  # type: ignore[no-untyped-def]
+def router_monitoring(router_id: int) -> ResponseReturnValue:
     context = _graphs_context(router_id)
     context.update(_interfaces_context(router_id))
     context.update(_events_context(router_id))
@@ -132,7 +133,7 @@ def router_monitoring(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/<int:router_id>/monitoring/graphs")
-def router_graphs(router_id: int):  # type: ignore[no-untyped-def]
+def router_graphs(router_id: int) -> ResponseReturnValue:
     return render_template("monitoring/_graphs.html", **_graphs_context(router_id))
 
 
@@ -156,12 +157,12 @@ def router_metrics_csv(router_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/monitoring/interfaces")
-def router_interface_rows(router_id: int):  # type: ignore[no-untyped-def]
+def router_interface_rows(router_id: int) -> ResponseReturnValue:
     return render_template("monitoring/_interfaces.html", **_interfaces_context(router_id))
 
 
 @bp.post("/routers/<int:router_id>/monitoring/interfaces/<name>/toggle")
-def router_interface_toggle(router_id: int, name: str):  # type: ignore[no-untyped-def]
+def router_interface_toggle(router_id: int, name: str) -> ResponseReturnValue:
     disabled = request.form.get("disabled") == "true"
     try:
         interfaces.set_disabled(current_user, router_id, name, disabled, utcnow(), request.remote_addr)
@@ -173,7 +174,7 @@ def router_interface_toggle(router_id: int, name: str):  # type: ignore[no-untyp
 
 
 @bp.get("/routers/<int:router_id>/monitoring/events")
-def router_event_rows(router_id: int):  # type: ignore[no-untyped-def]
+def router_event_rows(router_id: int) -> ResponseReturnValue:
     return render_template("monitoring/_events.html", **_events_context(router_id))
 
 
@@ -209,17 +210,17 @@ def _alerts_context() -> dict[str, Any]:
 
 
 @bp.get("/alerts")
-def alerts_page():  # type: ignore[no-untyped-def]
+def alerts_page() -> ResponseReturnValue:
     return render_template("monitoring/alerts.html", **_alerts_context())
 
 
 @bp.get("/alerts/rows")
-def alert_rows():  # type: ignore[no-untyped-def]
+def alert_rows() -> ResponseReturnValue:
     return render_template("monitoring/_alerts.html", **_alerts_context())
 
 
 @bp.post("/alerts/<int:alert_id>/ack")
-def alert_acknowledge(alert_id: int):  # type: ignore[no-untyped-def]
+def alert_acknowledge(alert_id: int) -> ResponseReturnValue:
     note = (request.form.get("note") or "").strip() or None
     try:
         alerts.acknowledge(current_user, alert_id, utcnow(), note)

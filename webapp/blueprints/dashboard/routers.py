@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.blueprints.dashboard import bp
@@ -84,12 +85,12 @@ def _rows_context() -> dict[str, Any]:
 
 
 @bp.get("/routers")
-def routers_page():  # type: ignore[no-untyped-def]
+def routers_page() -> ResponseReturnValue:
     return render_template("routers/list.html", **_rows_context())
 
 
 @bp.get("/routers/rows")
-def router_rows():  # type: ignore[no-untyped-def]
+def router_rows() -> ResponseReturnValue:
     context = _rows_context()
     response = Response(render_template("routers/_rows.html", **context))
     # The address bar shows the full page with these filters (not this fragment), so a reload works.
@@ -100,11 +101,11 @@ def router_rows():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/new")
-def router_new():  # type: ignore[no-untyped-def]
+def router_new() -> ResponseReturnValue:
     return render_template("routers/form.html", form=RouterForm(), router=None)
 
 
-def _render_router_form(form: RouterForm, router: Router | None, status: int):  # type: ignore[no-untyped-def]
+def _render_router_form(form: RouterForm, router: Router | None, status: int) -> ResponseReturnValue:
     template = "routers/_form.html" if is_htmx() else "routers/form.html"
     response = Response(render_template(template, form=form, router=router), status=status)
     response.headers["Vary"] = "HX-Request"
@@ -112,7 +113,7 @@ def _render_router_form(form: RouterForm, router: Router | None, status: int):  
 
 
 @bp.post("/routers/new")
-def router_create():  # type: ignore[no-untyped-def]
+def router_create() -> ResponseReturnValue:
     form = RouterForm()
     if form.validate_on_submit():
         try:
@@ -126,7 +127,7 @@ def router_create():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/<int:router_id>")
-def router_detail(router_id: int):  # type: ignore[no-untyped-def]
+def router_detail(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     history_form = CommandFilterForm(formdata=None)
     return render_template(
@@ -146,13 +147,13 @@ def router_detail(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/<int:router_id>/edit")
-def router_edit(router_id: int):  # type: ignore[no-untyped-def]
+def router_edit(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     return render_template("routers/form.html", form=RouterForm(obj=router), router=router)
 
 
 @bp.post("/routers/<int:router_id>/edit")
-def router_update(router_id: int):  # type: ignore[no-untyped-def]
+def router_update(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = RouterForm()
     if form.validate_on_submit():
@@ -167,20 +168,20 @@ def router_update(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/routers/<int:router_id>/delete")
-def router_delete(router_id: int):  # type: ignore[no-untyped-def]
+def router_delete(router_id: int) -> ResponseReturnValue:
     name = routers.delete_router(current_user, router_id, request.remote_addr)
     flash(f'Router "{name}" deleted.', "success")
     return navigate(url_for("dashboard.routers_page"))
 
 
 @bp.post("/routers/<int:router_id>/test")
-def router_test(router_id: int):  # type: ignore[no-untyped-def]
+def router_test(router_id: int) -> ResponseReturnValue:
     result = routers.test_connection(current_user, router_id)
     return render_template("routers/_status.html", router=result.router, result=result)
 
 
 @bp.get("/routers/<int:router_id>/device-info")
-def router_device_info(router_id: int):  # type: ignore[no-untyped-def]
+def router_device_info(router_id: int) -> ResponseReturnValue:
     error = None
     info: dict[str, Any] | None = None
     try:
@@ -203,7 +204,7 @@ def _console(router: Router, form: CommandForm, status: int = 200, **context: An
 
 
 @bp.post("/routers/<int:router_id>/commands")
-def router_run_command(router_id: int):  # type: ignore[no-untyped-def]
+def router_run_command(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = CommandForm()
     if not form.validate_on_submit():
@@ -223,7 +224,7 @@ def router_run_command(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/commands/<int:command_id>/rerun")
-def command_rerun(command_id: int):  # type: ignore[no-untyped-def]
+def command_rerun(command_id: int) -> ResponseReturnValue:
     previous = commands.get_command(current_user, command_id)
     router = previous.router
     form = CommandForm(formdata=None, command=previous.command, method=previous.method,
@@ -238,7 +239,7 @@ def command_rerun(command_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/<int:router_id>/history")
-def router_history(router_id: int):  # type: ignore[no-untyped-def]
+def router_history(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = CommandFilterForm(formdata=request.args)
     filters = CommandFilters(router_id=router.id, status=form.status.data or None,
@@ -249,7 +250,7 @@ def router_history(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/<int:router_id>/audit")
-def router_audit(router_id: int):  # type: ignore[no-untyped-def]
+def router_audit(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     page = _page_number(request.args.get("page", 1, type=int))
     return render_template("routers/_audit.html", router=router, events=audit.for_router(router.id, page,

@@ -15,7 +15,7 @@ _CACHE_KEY = "routerdeck.openapi"
 
 def _spec() -> dict[str, Any]:
     # Routes are fixed once the app serves requests, so the document is built once per app.
-    cache = current_app.extensions.setdefault(_CACHE_KEY, {})
+    cache: dict[str, dict[str, Any]] = current_app.extensions.setdefault(_CACHE_KEY, {})
     if "spec" not in cache:
         cache["spec"] = build_spec(current_app)
     return cache["spec"]
