@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -65,7 +65,7 @@ class ThreadedServer:
             await runner.setup()
             site = web.TCPSite(runner, self.host, self.port)
             await site.start()
-            server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+            server = site._server
             if server is not None and server.sockets:  # type: ignore[attr-defined]
                 self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
             self._runner = runner
@@ -95,7 +95,7 @@ class ThreadedServer:
         self._loop = None
         self._thread = None
 
-    def call_async(self, function: Callable[[], Awaitable[T]]) -> T:
+    def call_async(self, function: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run the coroutine ``function()`` on the server's loop and wait for its result."""
         loop = self._loop
         if loop is None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import Engine
 
 from webapp.extensions import db
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/INSERT/DELETE touched (0 where the driver cannot tell)."""
+    # DML answers a CursorResult; the session's execute() is typed with the general Result.
+    return max(cast("CursorResult[Any]", result).rowcount or 0, 0)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -410,18 +410,19 @@ class DarajaSimulator(ThreadedServer):
     async def _deliver(self, tx: Transaction) -> int | str:
         record: dict[str, Any] = {"at": datetime.now(UTC).isoformat()}
         tx.callbacks.append(record)
+        result: int | str
         if not is_loopback_url(tx.callback_url):
-            record["result"] = "refused: the simulator only calls back to loopback"
-            return record["result"]
+            result = record["result"] = "refused: the simulator only calls back to loopback"
+            return result
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         try:
             async with self._http.post(tx.callback_url, json=self._callback_payload(tx)) as response:
                 await response.read()
-                record["result"] = response.status
+                result = record["result"] = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            record["result"] = f"error: {type(exc).__name__}"
-        return record["result"]
+            result = record["result"] = f"error: {type(exc).__name__}"
+        return result
 
 
 def _whole_amount(value: Any) -> int | None:

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.timeutil import utcnow
 
 
-class WorkerHeartbeat(db.Model):
+class WorkerHeartbeat(Model):
     """One background process (poller loop, Celery worker, scheduler) and when it last said it was alive."""
 
     __tablename__ = "worker_heartbeats"
@@ -23,7 +23,7 @@ class WorkerHeartbeat(db.Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class MetricChunk(db.Model):
+class MetricChunk(Model):
     """Many points of one series packed together (see :mod:`webapp.services.chunks` for the encoding).
 
     ``resolution`` 0 holds raw points (one value each), 300 and 3600 hold rollup buckets (avg, min, max,

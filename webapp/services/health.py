@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from webapp.database import rowcount
 from webapp.extensions import db
 from webapp.models import WorkerHeartbeat
 from webapp.timeutil import utcnow
@@ -32,7 +33,7 @@ def beat(name: str, kind: str, **details: Any) -> None:
     table = WorkerHeartbeat.__table__
     values = {"kind": kind, "last_seen": now, "details": details}
     try:
-        if not db.session.execute(update(table).where(table.c.name == name).values(values)).rowcount:
+        if not rowcount(db.session.execute(update(table).where(table.c.name == name).values(values))):
             db.session.execute(table.insert().values(name=name, **values))
         db.session.commit()
     except IntegrityError:  # two beats of one name raced: the other one wrote it

@@ -12,10 +12,11 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Result, and_, delete, func, insert, literal, select
+from sqlalchemy import and_, delete, func, insert, literal, select
 
+from webapp.database import rowcount
 from webapp.extensions import db
 from webapp.models import CompactionMark, MetricPoint, MetricRollup, User
 from webapp.services.errors import Invalid
@@ -97,11 +98,6 @@ class CompactionReport:
     hourly_deleted: int = 0
 
 
-def _rowcount(result: Result[Any]) -> int:
-    # DML answers a CursorResult; its rowcount is -1 where the driver cannot tell.
-    return max(cast("CursorResult[Any]", result).rowcount or 0, 0)
-
-
 def _mark(resolution: int) -> CompactionMark | None:
     return db.session.get(CompactionMark, resolution)
 
@@ -125,7 +121,7 @@ def _roll_raw(start: int, end: int) -> int:
         .group_by(MetricPoint.router_id, MetricPoint.name, MetricPoint.subject, bucket)
     )
     columns = ["resolution", "router_id", "name", "subject", "ts", "avg", "min", "max", "samples"]
-    return _rowcount(db.session.execute(insert(MetricRollup).from_select(columns, source)))
+    return rowcount(db.session.execute(insert(MetricRollup).from_select(columns, source)))
 
 
 def _roll_five_minutes(start: int, end: int) -> int:
@@ -148,7 +144,7 @@ def _roll_five_minutes(start: int, end: int) -> int:
         .group_by(five.router_id, five.name, five.subject, bucket)
     )
     columns = ["resolution", "router_id", "name", "subject", "ts", "avg", "min", "max", "samples"]
-    return _rowcount(db.session.execute(insert(MetricRollup).from_select(columns, source)))
+    return rowcount(db.session.execute(insert(MetricRollup).from_select(columns, source)))
 
 
 def _advance(resolution: int, source_start: int | None, end: int, roll: Any) -> int:
@@ -200,7 +196,7 @@ def compact(now: int, retention: Retention | None = None) -> CompactionReport:
 
 
 def _deleted(statement: Any) -> int:
-    return _rowcount(db.session.execute(statement))
+    return rowcount(db.session.execute(statement))
 
 
 @dataclass

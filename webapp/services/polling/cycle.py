@@ -10,9 +10,10 @@ import logging
 import queue
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -59,6 +60,10 @@ class CycleReport:
 
 
 
+def _deliver(finished: queue.SimpleQueue[PollResult], router_id: int, future: Future[PollResult]) -> None:
+    finished.put(future_result(router_id, future))
+
+
 class Poller:
     """Runs poll cycles with a bounded pool of worker threads; use one per process."""
 
@@ -82,7 +87,7 @@ class Poller:
     def from_config(cls, **overrides: Any) -> Poller:
         """A poller set up from the app's POLL_* settings."""
         config = current_app.config
-        settings = {
+        settings: dict[str, Any] = {
             "concurrency": int(config["POLL_CONCURRENCY"]),
             "timeout": float(config["POLL_TIMEOUT"]),
             "interval": int(config["POLL_INTERVAL"]),
@@ -136,7 +141,7 @@ class Poller:
         for router_id, config in jobs:
             if not can_multiplex(config):
                 future = self._threads().submit(poll_one, pool, router_id, config)
-                future.add_done_callback(lambda f, rid=router_id: finished.put(future_result(rid, f)))
+                future.add_done_callback(partial(_deliver, finished, router_id))
         if looped:
             self._loop().submit(poll_many, pool, looped, self.concurrency, finished.put)
         # Answers are stored while slower routers are still awaited (a silent router costs its deadline

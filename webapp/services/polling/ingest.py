@@ -128,6 +128,22 @@ class PollView:
 
     __slots__ = ("router_id", *_STATE_FIELDS, "new", "touched")
 
+    router_id: int
+    interval_seconds: int | None
+    next_poll_at: datetime | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    down_since: datetime | None
+    failures: int
+    last_uptime_seconds: int | None
+    last_version: str | None
+    last_poll_ms: float | None
+    cpu_load: float | None
+    memory_used_pct: float | None
+    audit_seen_id: int
+    new: bool
+    touched: bool
+
     def __init__(self, router_id: int, *values: Any, new: bool = False, **named: Any) -> None:
         self.router_id = router_id
         for name, value in zip(_STATE_FIELDS, values or (None,) * len(_STATE_FIELDS), strict=True):

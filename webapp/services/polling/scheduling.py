@@ -49,7 +49,7 @@ def set_interval(router: Router, seconds: int | None) -> PollState:
 
 def seconds_to_next(interval: int) -> float:
     """How long the loop may sleep: until the next router is due, within [0.5, min(interval, 10)] s."""
-    upcoming = db.session.scalar(select(func.min(PollState.next_poll_at)))
+    upcoming: datetime | None = db.session.scalar(select(func.min(PollState.next_poll_at)))
     db.session.remove()
     if upcoming is None:
         return min(5.0, float(interval))
