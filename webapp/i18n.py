@@ -48,11 +48,11 @@ def language() -> str:
 
 def _select_language() -> str:
     # The user's stored choice, then the switch's cookie, then the browser's Accept-Language.
-    chosen = getattr(g, "language_override", None)
+    chosen: str | None = getattr(g, "language_override", None)
     if chosen in LANGUAGES:
         return chosen
     if current_user and current_user.is_authenticated:
-        stored = getattr(current_user, "locale", None)
+        stored: str | None = getattr(current_user, "locale", None)
         if stored in LANGUAGES:
             return stored
     cookie = request.cookies.get(LANGUAGE_COOKIE)
@@ -99,7 +99,7 @@ def viewer_zone() -> ZoneInfo:
     """The time zone of whoever is looking (cached for the request); Africa/Nairobi for anonymous pages."""
     if not has_request_context():
         return ZoneInfo(DEFAULT_TIMEZONE)
-    cached = g.get("viewer_zone")
+    cached: ZoneInfo | None = g.get("viewer_zone")
     if cached is None:
         user = current_user if current_user and current_user.is_authenticated else None
         cached = ZoneInfo(zone_name_for(user) if user is not None else DEFAULT_TIMEZONE)
