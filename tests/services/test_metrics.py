@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import MetricPoint, MetricRollup, User
+from webapp.models import MetricPoint, MetricRollup, Router, User
 from webapp.services import metrics, routers
 from webapp.services.errors import NotFound
 
@@ -26,9 +27,31 @@ def owner(app: Flask, user) -> Any:  # type: ignore[no-untyped-def]
         yield actor, router.id
 
 
-def rollups(resolution: int) -> list[MetricRollup]:
-    return list(db.session.scalars(select(MetricRollup).where(MetricRollup.resolution == resolution)
-                                   .order_by(MetricRollup.ts)))
+@dataclass
+class Bucket:
+    router_id: int
+    subject: str
+    ts: int
+    avg: float
+    min: float
+    max: float
+    samples: int
+    name: str = ""
+
+
+def rollups(resolution: int) -> list[Bucket]:
+    """Every bucket of a resolution, whether still a row or packed in a chunk."""
+    found = []
+    for name in metrics.METRICS:
+        for point in metrics.stored_points(resolution, [router.id for router in db.session.scalars(select(Router))],
+                                           name, 0, 2**40, subject=None):
+            found.append(Bucket(*point, name=name))
+    return sorted(found, key=lambda bucket: (bucket.ts, bucket.name, bucket.subject))
+
+
+def raw_points() -> int:
+    counts = metrics.storage_counts()["raw"]
+    return counts.rows + counts.packed
 
 
 def test_compaction_averages_complete_buckets_once(owner: Any) -> None:
@@ -64,7 +87,7 @@ def test_retention_keeps_48h_raw_30d_five_minute_and_a_year_hourly(owner: Any) -
     metrics.record(rid, NOW - 60, {("cpu", ""): 20.0})
     db.session.commit()
     metrics.compact(NOW)
-    assert db.session.scalar(select(func.count()).select_from(MetricPoint)) == 1  # the 3-day-old raw points went
+    assert raw_points() == 1  # the 3-day-old raw points went
     assert len(rollups(300)) == 3  # ...but only after being rolled up
     report = metrics.compact(NOW + 31 * DAY)
     assert report.five_minute_deleted == 3
@@ -72,7 +95,7 @@ def test_retention_keeps_48h_raw_30d_five_minute_and_a_year_hourly(owner: Any) -
     assert len(rollups(3600)) == 2
     report = metrics.compact(NOW + 400 * DAY)
     assert report.hourly_deleted == 2
-    assert db.session.scalar(select(func.count()).select_from(MetricRollup)) == 0
+    assert rollups(300) == rollups(3600) == []
 
 
 def test_compaction_is_not_unbounded_raw_deletion_waits_for_rollup(owner: Any) -> None:
@@ -123,3 +146,54 @@ def test_csv_export(owner: Any) -> None:
     assert header == "time,ts,cpu_avg,cpu_min,cpu_max"
     assert row.endswith(",12.5,12.5,12.5")
     assert row.startswith("20")
+
+
+def _count(model: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_packed_points_answer_graphs_alerts_and_latest_as_rows_did(owner: Any) -> None:
+    actor, rid = owner
+    start = NOW - 3 * 3600
+    for i in range(3 * 60 + 30):  # three and a half hours, one point a minute, values no codec can guess
+        metrics.record(rid, start + i * 60, {("cpu", ""): float((i * 37) % 101),
+                                             ("rx_bps", "ether1"): round(1e6 + (i * 7919) % 100003 / 3, 1),
+                                             ("latency", ""): 0.1 * (i % 9) + 1 / 3})
+    db.session.commit()
+    end = start + 3 * 3600 + 30 * 60
+    before = {name: metrics.series(actor, rid, name, start=start, end=end, now=end, subject=subject).points
+              for name, subject in (("cpu", ""), ("rx_bps", "ether1"), ("latency", ""))}
+    alert_window = metrics.points_between(rid, "cpu", start, end)
+    newest = metrics.latest([rid], "rx_bps", start)
+
+    report = metrics.compact(end)
+    assert report.raw_packed == 3 * 60 * 3  # three complete hours of three series; the current hour stays rows
+    assert _count(MetricPoint) == 30 * 3
+    assert metrics.storage_counts()["raw"] == metrics.StorageCount(rows=30 * 3, chunks=3 * 3, packed=3 * 60 * 3)
+    after = {name: metrics.series(actor, rid, name, start=start, end=end, now=end, subject=subject).points
+             for name, subject in (("cpu", ""), ("rx_bps", "ether1"), ("latency", ""))}
+    assert after == before
+    assert metrics.points_between(rid, "cpu", start, end) == alert_window
+    assert metrics.latest([rid], "rx_bps", start) == newest
+    # Everything is packed once the clock moves on: the answers still match, from chunks only.
+    metrics.compact(end + 3600)
+    assert _count(MetricPoint) == 0
+    assert metrics.points_between(rid, "cpu", start, end) == alert_window
+    assert metrics.latest([rid], "rx_bps", start) == newest
+
+
+def test_a_late_point_is_merged_into_its_chunk(owner: Any) -> None:
+    actor, rid = owner
+    for i in range(0, 60, 2):
+        metrics.record(rid, NOW - 3600 + i * 60, {("cpu", ""): float(i)})
+    db.session.commit()
+    metrics.compact(NOW + 300)
+    assert _count(MetricPoint) == 0
+    assert metrics.storage_counts()["raw"] == metrics.StorageCount(rows=0, chunks=1, packed=30)
+    metrics.record(rid, NOW - 3600 + 60, {("cpu", ""): 99.0})  # arrives after its hour was packed
+    db.session.commit()
+    metrics.pack(metrics.RAW, NOW)
+    assert metrics.storage_counts()["raw"] == metrics.StorageCount(rows=0, chunks=1, packed=31)
+    points = metrics.points_between(rid, "cpu", NOW - 3600, NOW)
+    assert len(points) == 31
+    assert points[1] == (NOW - 3600 + 60, 99.0)

@@ -1,8 +1,14 @@
-"""Metric history: raw points, compaction into 5-minute and hourly buckets, retention, and series queries.
+"""Metric history: raw points, compaction into 5-minute and hourly buckets, chunks, retention, and queries.
 
 Time is integer Unix seconds everywhere here (``ts``) and ``now`` is always an argument, so compaction and
-queries are deterministic in tests. Buckets are computed in SQL with integer division, which SQLite and
-PostgreSQL agree on.
+queries are deterministic in tests. Rollup buckets are computed in SQL with integer division, which SQLite
+and PostgreSQL agree on.
+
+Storage is compact: a poll writes plain rows (cheap inserts, exact recent reads), and compaction packs every
+complete window of rows that has already been rolled up into one :class:`MetricChunk` per series (raw points by
+the hour, 5-minute buckets by the day, hourly ones by the week; the codec is :mod:`webapp.services.chunks`).
+A row costs about 90 bytes on disk, a packed point a few. Every read (graphs, alerts, latest values) answers
+from rows and chunks together, so where a point lives is invisible above this module.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal, select
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 
 from webapp.database import rowcount
 from webapp.extensions import db
-from webapp.models import CompactionMark, MetricPoint, MetricRollup, User
+from webapp.models import CompactionMark, MetricChunk, MetricPoint, MetricRollup, Router, User
+from webapp.services import chunks
 from webapp.services.errors import Invalid
 from webapp.services.routers import get_router
 
@@ -43,6 +50,13 @@ HOUR = 3600
 TARGET_POINTS = 720
 #: Assumed spacing of raw points when choosing a resolution (the default poll interval).
 RAW_SPACING = 60
+#: The window one chunk covers at each resolution (s): raw by the hour, 5-minute by the day, hourly by the week.
+CHUNK_SPAN = {RAW: HOUR, FIVE_MINUTES: 86400, HOUR: 7 * 86400}
+#: Rollup averages are packed with this many significant digits (a graph needs far fewer; exact repeating
+#: fractions would otherwise cost 8 bytes each).
+ROLLUP_DIGITS = 7
+#: Routers whose rows one packing step reads at once (bounds memory on a large fleet).
+PACK_ROUTERS = 200
 
 
 def epoch(moment: datetime) -> int:
@@ -96,6 +110,9 @@ class CompactionReport:
     raw_deleted: int = 0
     five_minute_deleted: int = 0
     hourly_deleted: int = 0
+    raw_packed: int = 0
+    five_minute_packed: int = 0
+    hourly_packed: int = 0
 
 
 def _mark(resolution: int) -> CompactionMark | None:
@@ -164,10 +181,11 @@ def _advance(resolution: int, source_start: int | None, end: int, roll: Any) -> 
 
 
 def compact(now: int, retention: Retention | None = None) -> CompactionReport:
-    """Roll raw points into 5-minute buckets and those into hourly ones, then drop what retention drops.
+    """Roll raw points into 5-minute buckets and those into hourly ones, drop what retention drops, pack the rest.
 
     Only complete buckets (ending at or before ``now``) are rolled, each exactly once; running it again
-    at the same ``now`` changes nothing.
+    at the same ``now`` changes nothing. Rows are packed into chunks only once they have been rolled up, so
+    the rollups always read plain rows.
     """
     retention = retention or Retention()
     report = CompactionReport()
@@ -180,23 +198,200 @@ def compact(now: int, retention: Retention | None = None) -> CompactionReport:
     hour_start = None if oldest_five is None else oldest_five - oldest_five % HOUR
     report.hourly_buckets = _advance(HOUR, hour_start, now - now % HOUR, _roll_five_minutes)
     # Raw points are deleted only once rolled up, whatever the retention says.
-    five_mark = _mark(FIVE_MINUTES)
-    raw_limit = min(now - retention.raw, five_mark.done_until if five_mark else now - retention.raw)
-    report.raw_deleted = _deleted(delete(MetricPoint).where(MetricPoint.ts < raw_limit))
+    five_mark, hour_mark = _mark(FIVE_MINUTES), _mark(HOUR)
+    five_done = five_mark.done_until if five_mark else None
+    hour_done = hour_mark.done_until if hour_mark else None
+    raw_limit = min(now - retention.raw, five_done if five_done is not None else now - retention.raw)
+    report.raw_deleted = _deleted(delete(MetricPoint).where(MetricPoint.ts < raw_limit)) + _drop_chunks(
+        RAW, raw_limit
+    )
+    five_limit = now - retention.five_minutes
     report.five_minute_deleted = _deleted(
-        delete(MetricRollup).where(
-            MetricRollup.resolution == FIVE_MINUTES, MetricRollup.ts < now - retention.five_minutes
-        )
-    )
+        delete(MetricRollup).where(MetricRollup.resolution == FIVE_MINUTES, MetricRollup.ts < five_limit)
+    ) + _drop_chunks(FIVE_MINUTES, five_limit)
+    hour_limit = now - retention.hourly
     report.hourly_deleted = _deleted(
-        delete(MetricRollup).where(MetricRollup.resolution == HOUR, MetricRollup.ts < now - retention.hourly)
-    )
+        delete(MetricRollup).where(MetricRollup.resolution == HOUR, MetricRollup.ts < hour_limit)
+    ) + _drop_chunks(HOUR, hour_limit)
     db.session.commit()
+    if five_done is not None:
+        report.raw_packed = pack(RAW, min(five_done, now))
+    if hour_done is not None:
+        report.five_minute_packed = pack(FIVE_MINUTES, min(hour_done, now))
+    report.hourly_packed = pack(HOUR, now)
     return report
 
 
 def _deleted(statement: Any) -> int:
     return rowcount(db.session.execute(statement))
+
+
+def _drop_chunks(resolution: int, limit: int) -> int:
+    """Delete the chunks wholly older than ``limit``; return how many points they held."""
+    last_start = limit - CHUNK_SPAN[resolution]
+    where = (MetricChunk.resolution == resolution, MetricChunk.start_ts <= last_start)
+    points = db.session.scalar(select(func.coalesce(func.sum(MetricChunk.count), 0)).where(*where))
+    if points:
+        db.session.execute(delete(MetricChunk).where(*where))
+    return int(points or 0)
+
+
+def _columns(resolution: int) -> list[Any]:
+    if resolution == RAW:
+        return [MetricPoint.value]
+    return [MetricRollup.avg, MetricRollup.min, MetricRollup.max, MetricRollup.samples]
+
+
+def _row_filter(resolution: int) -> tuple[Any, list[Any]]:
+    if resolution == RAW:
+        return MetricPoint, []
+    return MetricRollup, [MetricRollup.resolution == resolution]
+
+
+def pack(resolution: int, until: int) -> int:
+    """Pack the rows of every complete chunk window before ``until`` into chunks; return the rows packed.
+
+    One transaction per group of routers: a group's chunks are written and its rows deleted together, so an
+    interrupted run leaves every point either a row or in a chunk, never both or neither.
+    """
+    span = CHUNK_SPAN[resolution]
+    limit = until - until % span
+    table, filters = _row_filter(resolution)
+    router_ids = list(db.session.scalars(select(Router.id).order_by(Router.id)))
+    packed = 0
+    for first in range(0, len(router_ids), PACK_ROUTERS):
+        group = router_ids[first : first + PACK_ROUTERS]
+        where = [*filters, table.router_id.in_(group), table.ts < limit]
+        statement = (
+            select(table.router_id, table.name, table.subject, table.ts, *_columns(resolution))
+            .where(*where)
+            .order_by(table.router_id, table.name, table.subject, table.ts)
+        )
+        series: dict[tuple[int, str, str, int], list[tuple[Any, ...]]] = {}
+        for router_id, name, subject, ts, *values in db.session.execute(statement):
+            series.setdefault((router_id, name, subject, ts - ts % span), []).append((ts, *values))
+        if not series:
+            continue
+        _store_chunks(resolution, series)
+        db.session.execute(delete(table).where(*where))
+        db.session.commit()
+        packed += sum(len(points) for points in series.values())
+    return packed
+
+
+def _store_chunks(resolution: int, series: dict[tuple[int, str, str, int], list[tuple[Any, ...]]]) -> None:
+    """Insert one chunk per series window, merging into a chunk that already covers it (late points)."""
+    starts = {key[3] for key in series}
+    existing = {
+        (chunk.router_id, chunk.name, chunk.subject, chunk.start_ts): chunk.data
+        for chunk in db.session.execute(
+            select(MetricChunk.router_id, MetricChunk.name, MetricChunk.subject, MetricChunk.start_ts,
+                   MetricChunk.data).where(
+                MetricChunk.resolution == resolution,
+                MetricChunk.router_id.in_({key[0] for key in series}),
+                MetricChunk.start_ts.in_(starts),
+            )
+        )
+    }
+    inserts, updates = [], []
+    for key, points in series.items():
+        if key in existing:
+            merged = {point[0]: point for point in _unpack(existing[key])}
+            merged.update((point[0], point) for point in points)
+            points = [merged[ts] for ts in sorted(merged)]
+        row = _chunk_row(resolution, points)
+        if key in existing:
+            updates.append({"k_router": key[0], "k_name": key[1], "k_subject": key[2], "k_start": key[3], **row})
+        else:
+            inserts.append({"resolution": resolution, "router_id": key[0], "name": key[1], "subject": key[2],
+                            "start_ts": key[3], **row})
+    if inserts:
+        db.session.execute(insert(MetricChunk.__table__), inserts)
+    if updates:
+        table = MetricChunk.__table__
+        db.session.execute(
+            update(table)
+            .where(table.c.resolution == resolution, table.c.router_id == bindparam("k_router"),
+                   table.c.name == bindparam("k_name"), table.c.subject == bindparam("k_subject"),
+                   table.c.start_ts == bindparam("k_start"))
+            .values(end_ts=bindparam("end_ts"), count=bindparam("count"), data=bindparam("data")),
+            updates,
+        )
+
+
+def _chunk_row(resolution: int, points: list[tuple[Any, ...]]) -> dict[str, Any]:
+    timestamps = [int(point[0]) for point in points]
+    columns = [[float(point[i]) for point in points] for i in range(1, len(points[0]))]
+    if resolution != RAW:
+        columns[0] = [float(f"{value:.{ROLLUP_DIGITS}g}") for value in columns[0]]
+    return {"end_ts": timestamps[-1], "count": len(points), "data": chunks.encode(timestamps, columns)}
+
+
+def _unpack(data: bytes) -> list[tuple[Any, ...]]:
+    timestamps, columns = chunks.decode(data)
+    return list(zip(timestamps, *columns, strict=True))
+
+
+def stored_points(
+    resolution: int, router_ids: Iterable[int], name: str, start: int, end: int, subject: str | None = ""
+) -> list[tuple[Any, ...]]:
+    """Points of one metric in [start, end] from rows and chunks alike, oldest first per series.
+
+    Each point is ``(router_id, subject, ts, value)`` for raw points and ``(router_id, subject, ts, avg, min,
+    max, samples)`` for rollup buckets; ``subject=None`` means every subject.
+    """
+    ids = list(router_ids)
+    if not ids:
+        return []
+    table, filters = _row_filter(resolution)
+    where = [*filters, table.router_id.in_(ids), table.name == name, table.ts >= start, table.ts <= end]
+    chunk_where = [
+        MetricChunk.resolution == resolution,
+        MetricChunk.router_id.in_(ids),
+        MetricChunk.name == name,
+        MetricChunk.start_ts > start - CHUNK_SPAN[resolution],
+        MetricChunk.start_ts <= end,
+    ]
+    if subject is not None:
+        where.append(table.subject == subject)
+        chunk_where.append(MetricChunk.subject == subject)
+    points: list[tuple[Any, ...]] = [
+        tuple(row)
+        for row in db.session.execute(
+            select(table.router_id, table.subject, table.ts, *_columns(resolution)).where(*where)
+        )
+    ]
+    statement = select(MetricChunk.router_id, MetricChunk.subject, MetricChunk.data).where(*chunk_where)
+    for router_id, chunk_subject, data in db.session.execute(statement):
+        points.extend(
+            (router_id, chunk_subject, *point) for point in _unpack(data) if start <= point[0] <= end
+        )
+    points.sort(key=lambda point: (point[0], point[1], point[2]))
+    return points
+
+
+@dataclass
+class StorageCount:
+    """How many points one resolution holds as rows and packed in chunks."""
+
+    rows: int
+    chunks: int
+    packed: int
+
+
+def storage_counts() -> dict[str, StorageCount]:
+    """Rows, chunks and packed points per resolution (what bytes per stored sample is measured against)."""
+    counts = {}
+    for resolution, label in ((RAW, "raw"), (FIVE_MINUTES, "5m"), (HOUR, "1h")):
+        table, filters = _row_filter(resolution)
+        rows = db.session.scalar(select(func.count()).select_from(table).where(*filters)) or 0
+        chunk_count, packed = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(MetricChunk.count), 0)).where(
+                MetricChunk.resolution == resolution
+            )
+        ).one()
+        counts[label] = StorageCount(int(rows), int(chunk_count), int(packed))
+    return counts
 
 
 @dataclass
@@ -261,45 +456,30 @@ def series(
         step = -(-step // floor) * floor
     elif step < 1 or step > 86400 * 31:
         raise Invalid("step must be 1 to 2678400 seconds", fields={"step": "out of range"})
-    if resolution == RAW:
-        table: Any = MetricPoint
-        avg_col, min_col, max_col, weight = MetricPoint.value, MetricPoint.value, MetricPoint.value, None
-        filters = [
-            MetricPoint.router_id == router_id,
-            MetricPoint.name == name,
-            MetricPoint.subject == subject,
-            MetricPoint.ts >= start,
-            MetricPoint.ts <= end,
-        ]
-    else:
-        table = MetricRollup
-        avg_col, min_col, max_col, weight = (
-            MetricRollup.avg,
-            MetricRollup.min,
-            MetricRollup.max,
-            MetricRollup.samples,
-        )
-        filters = [
-            MetricRollup.resolution == resolution,
-            MetricRollup.router_id == router_id,
-            MetricRollup.name == name,
-            MetricRollup.subject == subject,
-            MetricRollup.ts >= start,
-            MetricRollup.ts <= end,
-        ]
-    bucket = ((table.ts // step) * step).label("bucket")
-    average = func.avg(avg_col) if weight is None else func.sum(avg_col * weight) / func.sum(weight)
-    statement = (
-        select(bucket, average, func.min(min_col), func.max(max_col), func.count())
-        .where(and_(*filters))
-        .group_by(bucket)
-        .order_by(bucket)
-    )
+    # Raw points weigh one each; a rollup bucket weighs the samples it averaged.
+    buckets: dict[int, list[float]] = {}
     rows_read = 0
-    points = []
-    for ts, avg, low, high, count in db.session.execute(statement):
-        rows_read += int(count)
-        points.append((int(ts), float(avg), float(low), float(high)))
+    for point in stored_points(resolution, [router_id], name, start, end, subject):
+        rows_read += 1
+        ts = point[2]
+        if resolution == RAW:
+            avg = low = high = float(point[3])
+            weight = 1.0
+        else:
+            avg, low, high, weight = float(point[3]), float(point[4]), float(point[5]), float(point[6])
+        bucket = ts // step * step
+        acc = buckets.get(bucket)
+        if acc is None:
+            buckets[bucket] = [avg * weight, weight, low, high]
+        else:
+            acc[0] += avg * weight
+            acc[1] += weight
+            acc[2] = min(acc[2], low)
+            acc[3] = max(acc[3], high)
+    points = [
+        (bucket, total / weight if weight else 0.0, low, high)
+        for bucket, (total, weight, low, high) in sorted(buckets.items())
+    ]
     source = {RAW: "raw", FIVE_MINUTES: "5m", HOUR: "1h"}[resolution]
     return Series(router_id, name, subject, METRICS[name], start, end, step, source, rows_read, points)
 
@@ -316,40 +496,14 @@ def series_csv(result: Series) -> str:
 
 def latest(router_ids: Iterable[int], name: str, since: int) -> dict[tuple[int, str], float]:
     """The newest raw value of ``name`` per router and subject at or after ``since``."""
-    ids = list(router_ids)
-    if not ids:
-        return {}
-    newest = (
-        select(MetricPoint.router_id, MetricPoint.subject, func.max(MetricPoint.ts).label("ts"))
-        .where(MetricPoint.router_id.in_(ids), MetricPoint.name == name, MetricPoint.ts >= since)
-        .group_by(MetricPoint.router_id, MetricPoint.subject)
-        .subquery()
-    )
-    statement = select(MetricPoint.router_id, MetricPoint.subject, MetricPoint.value).join(
-        newest,
-        and_(
-            MetricPoint.router_id == newest.c.router_id,
-            MetricPoint.subject == newest.c.subject,
-            MetricPoint.ts == newest.c.ts,
-            MetricPoint.name == name,
-        ),
-    )
-    return {(rid, subject): value for rid, subject, value in db.session.execute(statement)}
+    newest: dict[tuple[int, str], tuple[int, float]] = {}
+    for router_id, subject, ts, value in stored_points(RAW, router_ids, name, since, 2**62, subject=None):
+        newest[(router_id, subject)] = (ts, value)  # points come oldest first
+    return {key: value for key, (_, value) in newest.items()}
 
 
 def points_between(
     router_id: int, name: str, start: int, end: int, subject: str = ""
 ) -> list[tuple[int, float]]:
     """Raw ``(ts, value)`` points of one metric in [start, end], oldest first (for alert rules)."""
-    statement = (
-        select(MetricPoint.ts, MetricPoint.value)
-        .where(
-            MetricPoint.router_id == router_id,
-            MetricPoint.name == name,
-            MetricPoint.subject == subject,
-            MetricPoint.ts >= start,
-            MetricPoint.ts <= end,
-        )
-        .order_by(MetricPoint.ts)
-    )
-    return [(int(ts), float(value)) for ts, value in db.session.execute(statement)]
+    return [(int(ts), float(value)) for _, _, ts, value in stored_points(RAW, [router_id], name, start, end, subject)]
