@@ -1,7 +1,7 @@
 """scale: index metric chunks by resolution and window start (retention drops whole windows)
 
 Revision ID: scale_0002
-Revises: scale_0001
+Revises: money_0001_frozen_terms
 Create Date: 2026-12-01 01:20:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "scale_0002"
-down_revision = "scale_0001"
+down_revision = "money_0001_frozen_terms"
 branch_labels = None
 depends_on = None
 
