@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify, make_response, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from webapp.extensions import db
 from webapp.services.errors import ServiceError
@@ -46,12 +46,15 @@ def error_response(status: int, message: str | None = None, **extra: Any) -> Res
     return response
 
 
-def _html_error(status: int, message: str) -> Response:
-    response = make_response(render_template("errors/error.html", status=status, message=message), status)
+def _html_error(status: int, message: str, reason: str | None = None) -> Response:
+    page = render_template("errors/error.html", status=status, message=message, reason=reason)
+    response = make_response(page, status)
     if request.headers.get("HX-Request") == "true":
-        # htmx does not swap error pages; the reason rides in a header that static/app.js shows
-        # (percent-encoded UTF-8: headers are latin-1 and the message may be Kiswahili).
+        # htmx does not swap error pages; the message rides in a header that static/app.js shows
+        # (percent-encoded UTF-8: headers are latin-1 and the message may be Kiswahili), the reason beside it.
         response.headers["X-Error-Message"] = quote(message, safe=" .,:;()'")
+        if reason is not None:
+            response.headers["X-Error-Reason"] = quote(reason)
     return response
 
 
@@ -61,8 +64,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError) -> ResponseReturnValue:
         if wants_html():
-            return _html_error(error.status, error.message)
-        extra = {"fields": error.fields} if error.fields else {}
+            return _html_error(error.status, error.message, error.reason)
+        extra: dict[str, Any] = {"fields": error.fields} if error.fields else {}
+        if error.reason is not None:
+            extra["reason"] = error.reason
         return error_response(error.status, error.message, **extra)
 
     @app.errorhandler(HTTPException)
@@ -76,12 +81,12 @@ def register_error_handlers(app: Flask) -> None:
         if wants_html():
             return _html_error(status, message)
         response = error_response(status, message)
-        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
     @app.errorhandler(IntegrityError)
-    def _unique_clash(error: IntegrityError):  # type: ignore[no-untyped-def]
+    def _unique_clash(error: IntegrityError) -> ResponseReturnValue:
         # Services turn the clashes they expect into 409s with a field; this is the net under a race they
         # did not foresee (two requests inserting the same key at once): a conflict, never a 500.
         db.session.rollback()

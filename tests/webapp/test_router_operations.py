@@ -168,7 +168,7 @@ def test_device_info_of_a_down_router_is_502_json(client, headers, sim) -> None:
     sim_router.set_fault("refuse")
     response = client.get(f"/routers/{rid}/device-info/", headers=headers)
     assert response.status_code == 502
-    assert "error" in response.get_json()
+    assert response.get_json()["reason"] == "unreachable"
 
 
 @pytest.mark.parametrize("door", ["api", "rest"])

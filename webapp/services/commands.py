@@ -28,10 +28,9 @@ class CommandFailed(ServiceError):
     """A command that reached the router (or tried to) and failed; the history row says how."""
 
     def __init__(self, run: CommandRun, cause: ServiceError) -> None:
-        super().__init__(cause.message)
+        super().__init__(cause.message, reason=cause.reason)
         self.status = cause.status
         self.run = run
-        self.reason = getattr(cause, "reason", None)
 
 
 @dataclass
@@ -142,7 +141,7 @@ def run_command(
         run.status = "timeout" if isinstance(exc, RouterTimeout) else "failed"
         run.error, run.status_code = exc.message, exc.status
         if exc.status in (502, 504):
-            routers.mark_status(router, online=False, reason=getattr(exc, "reason", None), message=exc.message)
+            routers.mark_status(router, online=False, reason=exc.reason, message=exc.message)
     run.finished_at = utcnow()
     run.duration_ms = round((time.perf_counter() - started) * 1000, 2)
     if verb != "GET" or why:

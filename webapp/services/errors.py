@@ -4,14 +4,21 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """Base of every error a service raises on purpose."""
+    """Base of every error a service raises on purpose.
+
+    ``reason`` is a short word for why (``unreachable``, ``timeout``, ``tls``, ``login``...), set by every error
+    about a router or a provider and answered beside ``error`` in JSON and in the dashboard's error answers.
+    """
 
     status = 400
+    reason: str | None = None
 
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        if reason is not None:
+            self.reason = reason
 
 
 class Invalid(ServiceError):
@@ -44,31 +51,34 @@ class Conflict(ServiceError):
     status = 409
 
 
-class RouterUnreachable(ServiceError):
+class RouterError(ServiceError):
+    """Base of the errors about talking to a router; each always says why in ``reason``."""
+
+    reason: str
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, reason=reason)
+
+
+class RouterUnreachable(RouterError):
     """The router could not be reached or talked to (refused, TLS, login, garbage): a bad gateway."""
 
     status = 502
 
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
-
-class RouterTimeout(ServiceError):
+class RouterTimeout(RouterError):
     """The router did not answer within the deadline."""
 
     status = 504
 
     def __init__(self, message: str, *, reason: str = "timeout") -> None:
-        super().__init__(message)
-        self.reason = reason
+        super().__init__(message, reason=reason)
 
 
-class RouterRejected(ServiceError):
+class RouterRejected(RouterError):
     """The router refused the command (``!trap`` / REST error); the contract answers 400 with its message."""
 
     status = 400
 
     def __init__(self, message: str, *, reason: str = "rejected") -> None:
-        super().__init__(message)
-        self.reason = reason
+        super().__init__(message, reason=reason)

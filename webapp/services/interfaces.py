@@ -134,7 +134,7 @@ def set_disabled(
         raise
     except ServiceError as exc:
         if exc.status in (502, 504):
-            mark_status(router, online=False, reason=getattr(exc, "reason", None), message=exc.message)
+            mark_status(router, online=False, reason=exc.reason, message=exc.message)
             db.session.commit()
         raise
     interface.disabled = row.get("disabled", "true" if disabled else "false") == "true"

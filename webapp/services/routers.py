@@ -290,7 +290,7 @@ def test_connection(actor: User, router_id: int) -> ConnectionResult:
             protocol = client.protocol
         latency = (time.perf_counter() - started) * 1000
     except ServiceError as exc:
-        reason = getattr(exc, "reason", None) or "error"
+        reason = exc.reason or "error"
         mark_status(router, online=False, reason=reason, message=exc.message)
         db.session.commit()
         return ConnectionResult(router, False, reason, exc.message, None, router.routeros_version, None)
@@ -339,7 +339,7 @@ def device_info(actor: User, router_id: int) -> dict[str, Any]:
             health = _optional(client.health)
             protocol = client.protocol
     except ServiceError as exc:
-        mark_status(router, online=False, reason=getattr(exc, "reason", None), message=exc.message)
+        mark_status(router, online=False, reason=exc.reason, message=exc.message)
         db.session.commit()
         raise
     mark_status(router, online=True, version=resource.get("version"), protocol=protocol)

@@ -16,14 +16,14 @@ from webapp.blueprints.dashboard.htmx import id_arg, navigate, safe_next
 from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
 from webapp.models import Package, Router
 from webapp.services import hotspot_settings, hotspot_sync, packages, routers, sales, vouchers
-from webapp.services.errors import Conflict, Invalid, RouterRejected, RouterTimeout, RouterUnreachable, ServiceError
+from webapp.services.errors import Conflict, Invalid, RouterError, ServiceError
 from webapp.services.hotspot_settings import money
 from webapp.services.pagination import page_numbers
 from webapp.services.routers import RouterFilters
 from webapp.timeutil import utcnow
 
 LAYOUTS = {"a4": "A4 sheet", "80mm": "80 mm thermal", "58mm": "58 mm thermal"}
-_ROUTER_DOWN = (RouterUnreachable, RouterTimeout, RouterRejected)
+_ROUTER_DOWN = RouterError
 
 
 def _apply(form: Any, error: ServiceError) -> None:

@@ -20,7 +20,7 @@ from webapp.forms import CommandFilterForm, CommandForm, RouterFilterForm, Route
 from webapp.models import Router
 from webapp.services import audit, commands, routers
 from webapp.services.commands import CommandFailed, CommandFilters
-from webapp.services.errors import Conflict, Invalid, RouterRejected, RouterTimeout, RouterUnreachable
+from webapp.services.errors import Conflict, Invalid, RouterError
 from webapp.services.routers import RouterFilters
 
 ROUTERS_PER_PAGE = 20
@@ -186,7 +186,7 @@ def router_device_info(router_id: int) -> ResponseReturnValue:
     info: dict[str, Any] | None = None
     try:
         info = routers.device_info(current_user, router_id)
-    except (RouterUnreachable, RouterTimeout, RouterRejected) as exc:
+    except RouterError as exc:
         # A down router is the panel's normal "error state", not a failed request: keep polling.
         error = exc
     router = routers.get_router(current_user, router_id)

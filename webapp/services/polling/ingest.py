@@ -17,7 +17,7 @@ from routeros import values
 from webapp.extensions import db
 from webapp.models import AuditEvent, MonitoredInterface, MonitorEvent, PollState, Router
 from webapp.services import metrics
-from webapp.services.errors import RouterTimeout, ServiceError
+from webapp.services.errors import ServiceError
 from webapp.services.polling.reads import Row, Sample, as_float, as_int
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -269,9 +269,7 @@ class Ingest:
 
     def failed(self, router: Router, error: ServiceError, interval: int) -> None:
         state = self.state(router)
-        reason = getattr(error, "reason", None) or (
-            "timeout" if isinstance(error, RouterTimeout) else "error"
-        )
+        reason = error.reason or "error"
         was_up = state.down_since is None and (router.is_online or state.last_success_at is not None)
         state.failures = (state.failures or 0) + 1
         state.last_polled_at = self.now
