@@ -183,7 +183,7 @@ def test_packed_points_answer_graphs_alerts_and_latest_as_rows_did(owner: Any) -
 
 
 def test_a_late_point_is_merged_into_its_chunk(owner: Any) -> None:
-    actor, rid = owner
+    _actor, rid = owner
     for i in range(0, 60, 2):
         metrics.record(rid, NOW - 3600 + i * 60, {("cpu", ""): float(i)})
     db.session.commit()

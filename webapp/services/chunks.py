@@ -9,6 +9,7 @@ whole thing round-trips exactly: decoding gives back the very floats that were e
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from array import array
@@ -50,7 +51,7 @@ def _unplanes(data: bytes, count: int) -> list[int]:
 def _deltas(values: Sequence[int]) -> list[int]:
     if not values:
         return []
-    return [values[0], *(b - a for a, b in zip(values, values[1:], strict=False))]
+    return [values[0], *(b - a for a, b in itertools.pairwise(values))]
 
 
 def _undeltas(deltas: Sequence[int]) -> list[int]:
@@ -83,7 +84,7 @@ def encode(timestamps: Sequence[int], columns: Sequence[Sequence[float]]) -> byt
         if scale is None:
             bits = array("Q", array("d", column).tobytes()).tolist()
             parts.append(bytes([_XOR]))
-            parts.append(_planes(bits[:1] + [a ^ b for a, b in zip(bits, bits[1:], strict=False)]))
+            parts.append(_planes(bits[:1] + [a ^ b for a, b in itertools.pairwise(bits)]))
         else:
             factor = 10**scale
             parts.append(bytes([scale]))
