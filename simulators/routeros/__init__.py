@@ -21,6 +21,14 @@ What depends on the version (the choices follow what those RouterOS releases do)
 - ``/system/license``: ``nlevel`` everywhere, ``level`` on v7, ``upgradable-to`` on v6.
 - user-group policies: v7 has ``rest-api``, v6 has ``dude``/``tikapp``.
 
+Administration menus (:mod:`simulators.routeros.system`, each behaviour and its source listed there):
+``/export`` (text only through ``file=``; v7 hides secrets unless ``show-sensitive``, v6 shows them unless
+``hide-sensitive``), ``/import``, ``/file`` (``contents`` up to 60 KiB on v7, 4 KiB on v6; ``add`` from 7.9),
+``/system/script`` + ``run``, ``/system/scheduler`` (fires on the simulated clock, ``startup`` entries after a
+reboot), ``/system/package/update`` (check-for-updates, download, install; a ``.npk`` installs at reboot;
+``SimRouter.set_upgrade``), CHR/x86 boards (``RouterSpec(board="CHR")``: no routerboard or health menu), and
+``SimRouter.run_script(text)``, which runs console text as pasting it into the terminal does.
+
 Traps use the manual's categories: 0 missing item, 1 argument value, 2 interrupted (``/cancel``), 4 general
 failure (duplicates, hotspot refusals). Unknown commands, ``not logged in``, login failures and
 ``not enough permissions (9)`` carry no category. REST maps them to 400 with ``detail``, a missing item to
@@ -52,6 +60,7 @@ listener before the command's reply; enabling binds the same port again.
 
 from __future__ import annotations
 
+from simulators.routeros import system as _system  # noqa: F401 - registers /file, /export, scheduler...
 from simulators.routeros.faults import FAULT_PARAMETERS
 from simulators.routeros.fleet import Simulator
 from simulators.routeros.router import RouterSpec, SimRouter

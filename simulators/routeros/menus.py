@@ -372,7 +372,8 @@ def _schemas() -> dict[str, MenuSchema]:
         ),
         MenuSchema(
             "system/license",
-            (ro("software-id"), ro("upgradable-to"), ro("nlevel"), ro("level"), ro("features", default="")),
+            (ro("software-id"), ro("system-id"), ro("upgradable-to"), ro("nlevel"), ro("level"),
+             ro("deadline-at"), ro("features", default="")),
             single=True,
         ),
     ]
@@ -405,6 +406,7 @@ class Board:
     hdd_mib: int
     firmware_type: str
     serial_prefix: str
+    virtual: bool = False
 
 
 BOARDS = (
@@ -413,6 +415,14 @@ BOARDS = (
     Board("RB750Gr3", "hEX", "mmips", "MIPS 1004Kc V2.15", 4, 880, 256, 16, "mt7621L", "9B"),
     Board("CCR2004-16G-2S+", "CCR2004-16G-2S+", "arm64", "ARM64", 4, 1700, 4096, 128, "al52400", "HE"),
     Board("RB951Ui-2HnD", "RB951Ui-2HnD", "mipsbe", "MIPS 74Kc V4.12", 1, 600, 128, 128, "ar9344", "64"),
+)
+
+#: Installs without RouterBOARD hardware: no /system/routerboard and no /system/health menu, a CHR licence.
+VIRTUAL_BOARDS = (
+    Board("CHR", "CHR QEMU Standard PC (i440FX + PIIX, 1996)", "x86_64", "QEMU", 2, 2400, 1024, 128, "",
+          "", virtual=True),
+    Board("x86", "x86", "x86_64", "Intel(R) Celeron(R) CPU J1900 @ 1.99GHz", 4, 1999, 4096, 15000, "", "",
+          virtual=True),
 )
 
 MIKROTIK_OUIS = ("48:8F:5A", "DC:2C:6E", "64:D1:54", "CC:2D:E0", "B8:69:F4")

@@ -15,6 +15,7 @@ from simulators.routeros.api_server import ApiSession
 from simulators.routeros.faults import LISTENER_FAULTS, Faults
 from simulators.routeros.rest_server import RestHandler
 from simulators.routeros.state import CommandError, RouterState
+from simulators.routeros.system import read_file, run_script, run_timers, set_upgrade
 from simulators.routeros.tls import Certificate
 
 if TYPE_CHECKING:
@@ -135,7 +136,6 @@ class SimRouter:
         self._sim = sim
         self.name = spec.name
         self.host = host
-        self.version = spec.version
         self.username = spec.username
         self.password = spec.password
         self.cert_pem = certificate.cert_pem
@@ -158,6 +158,12 @@ class SimRouter:
                 self._doors["www"] = Door("www", host, spec.rest_port, None, self._rest_server)
         self.state.on_services_changed = self._services_changed
         self.state.on_reboot = self._drop_sessions
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def version(self) -> str:
+        """The RouterOS version running now (an installed upgrade changes it at reboot)."""
+        return self.state.version
 
     def __repr__(self) -> str:
         return f"<SimRouter {self.name} v{self.version} {self.host}:{self.api_port}>"
@@ -206,11 +212,20 @@ class SimRouter:
         return factory
 
     async def start(self) -> None:
-        """Open every enabled door."""
+        """Open every enabled door and start the clock that fires scheduler entries."""
         await self._sync_doors()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        # Scheduler entries fire on time even when no command arrives (every door may be closed).
+        while True:
+            await asyncio.sleep(0.25)
+            run_timers(self.state)
 
     async def stop(self) -> None:
         """Close every door and every connection."""
+        if self._ticker is not None:
+            self._ticker.cancel()
         for door in self._doors.values():
             door.close()
             door.abort_connections()
@@ -350,6 +365,26 @@ class SimRouter:
     def hotspot_logout(self, user: str) -> bool:
         """End the hotspot sessions of ``user``; False when it had none."""
         return self._call(lambda: self.state.hotspot_logout(user))
+
+    def run_script(self, text: str) -> list[dict[str, str]]:
+        """Paste ``text`` into the router's terminal: run it line by line as the admin; return the replies.
+
+        :raises CommandError: at the first line the router refuses (earlier lines stay applied).
+        """
+
+        def run() -> list[dict[str, str]]:
+            replies = run_script(self.state, text)
+            return [row for reply in replies for row in (*reply.rows, *([reply.done] if reply.done else []))]
+
+        return self._call(run)
+
+    def read_file(self, name: str) -> str | None:
+        """The whole contents of a file in /file (None when there is no such file)."""
+        return self._call(lambda: read_file(self.state, name))
+
+    def set_upgrade(self, latest: Mapping[str, str] | None = None, error: str | None = None) -> None:
+        """What the upgrade server offers per channel (``{"stable": "7.16.3"}``), or an ``error`` status."""
+        self._call(lambda: set_upgrade(self.state, latest, error))
 
     def add_traffic(self, seconds: float = 60.0) -> None:
         """Advance time by ``seconds``: uptime, interface and hotspot counters grow, limits expire sessions."""

@@ -23,6 +23,7 @@ from simulators.routeros.menus import (
     MIKROTIK_OUIS,
     SCHEMAS,
     USER_GROUP_POLICIES,
+    VIRTUAL_BOARDS,
     Board,
     Field,
     MenuSchema,
@@ -115,6 +116,32 @@ class Table:
 
 
 Listener = Callable[[dict[str, str]], None]
+Handler = Callable[["RouterState", Mapping[str, str]], Reply]
+
+
+@dataclass
+class Extension:
+    """Menus added by another module: called when a router is built, on every clock advance and reboot,
+    and after a write to a menu (``on_write(state, path)``)."""
+
+    populate: Callable[[RouterState], None] | None = None
+    advance: Callable[[RouterState], None] | None = None
+    reboot: Callable[[RouterState], None] | None = None
+    on_write: Callable[[RouterState, str], None] | None = None
+
+
+#: Every registered extension, in registration order (see :func:`register_extension`).
+EXTENSIONS: list[Extension] = []
+
+
+def register_extension(extension: Extension) -> None:
+    """Add menus and behaviour from another module (the simulator's own extensions register on import)."""
+    EXTENSIONS.append(extension)
+
+
+def register_command(path: str, policy: str, handler: Handler) -> None:
+    """Answer the console command ``path`` (``system/script/run``) with ``handler`` after checking ``policy``."""
+    _SPECIAL[path.strip("/")] = (policy, handler)
 
 
 class RouterState:
@@ -151,10 +178,11 @@ class RouterState:
 
     def _pick_board(self, board: str | None) -> Board:
         if board:
-            for candidate in BOARDS:
+            for candidate in (*BOARDS, *VIRTUAL_BOARDS):
                 if board in (candidate.model, candidate.board_name):
                     return candidate
-            raise ValueError(f"unknown board {board!r}; choose one of {[b.model for b in BOARDS]}")
+            names = [b.model for b in (*BOARDS, *VIRTUAL_BOARDS)]
+            raise ValueError(f"unknown board {board!r}; choose one of {names}")
         return self.rng.choice(BOARDS)
 
     def now(self) -> float:
@@ -317,6 +345,9 @@ class RouterState:
         else:
             health.insert({"voltage": "24.1", "temperature": "37"})
         self.log("system,info", "router rebooted")
+        for extension in EXTENSIONS:
+            if extension.populate:
+                extension.populate(self)
         self._refresh_living()
 
     def subscribe(self, path: str, listener: Listener) -> Callable[[], None]:
@@ -380,6 +411,9 @@ class RouterState:
             self._end_session(number, "router rebooted")
         self.tables["user/active"].items.clear()
         self.log("system,info", "router rebooted")
+        for extension in EXTENSIONS:
+            if extension.reboot:
+                extension.reboot(self)
         self._refresh_living()
         if self.on_reboot:
             self.on_reboot()
@@ -392,6 +426,9 @@ class RouterState:
             self._grow_interfaces(elapsed)
             self._grow_hotspot(elapsed)
         self._refresh_living()
+        for extension in EXTENSIONS:
+            if extension.advance:
+                extension.advance(self)
 
     def _grow_interfaces(self, elapsed: float) -> None:
         for number, item in self.tables["interface"].items.items():
@@ -498,9 +535,9 @@ class RouterState:
         clock = self.wall_clock()
         self.tables["system/clock"].items[1].update({"time": format_time(clock),
                                                      "date": format_date(clock, self.iso_dates)})
-        health = self.tables["system/health"]
+        health = self.tables.get("system/health")  # CHR and x86 have none
         temperature = f"{36 + wave * 4:.0f}"
-        for item in health.items.values():
+        for item in health.items.values() if health else ():
             if self.v7 and item["name"] == "temperature":
                 item["value"] = temperature
             elif not self.v7:
@@ -726,6 +763,9 @@ class RouterState:
         return table.schema
 
     def _after_write(self, path: str) -> None:
+        for extension in EXTENSIONS:
+            if extension.on_write:
+                extension.on_write(self, path)
         if path == "ip/service" and self.on_services_changed:
             self.on_services_changed()
 

@@ -6,8 +6,9 @@ Blueprints never import :mod:`routeros`; every driver exception becomes a servic
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from flask import current_app
 
@@ -16,6 +17,8 @@ from routeros import errors as ros
 from webapp.models import Router
 from webapp.services.errors import Invalid, RouterRejected, RouterTimeout, RouterUnreachable, ServiceError
 from webapp.services.vault import decrypt_password
+
+T = TypeVar("T")
 
 _pool: ClientPool | None = None
 _pool_lock = threading.Lock()
@@ -83,3 +86,15 @@ def close_pool() -> None:
         pool, _pool = _pool, None
     if pool is not None:
         pool.close()
+
+
+def optional(read: Callable[[], T]) -> T | None:
+    """Read a menu some routers lack (routerboard and health on CHR/x86): None where the router refuses it.
+
+    Only the router's refusal (``!trap``, REST 400/403) reads as absent; a lost connection or a timeout
+    still raises, as a service error, from the surrounding :func:`connect`.
+    """
+    try:
+        return read()
+    except (ros.CommandRejected, ros.PermissionDenied):
+        return None

@@ -16,7 +16,7 @@ from routeros import values
 from webapp.extensions import db
 from webapp.models import Router, User
 from webapp.services import audit, gateway
-from webapp.services.errors import Invalid, NotFound, RouterRejected, ServiceError
+from webapp.services.errors import Invalid, NotFound, ServiceError
 from webapp.services.pagination import Page, paginate
 from webapp.services.vault import encrypt_password
 from webapp.timeutil import utcnow
@@ -301,11 +301,12 @@ def test_connection(actor: User, router_id: int) -> ConnectionResult:
 
 
 def _optional(read: Any) -> dict[str, str]:
-    """Menus some routers lack (routerboard on CHR/x86, health on VMs) read as empty, not as an error."""
-    try:
-        return read() or {}
-    except RouterRejected:
-        return {}
+    """Menus some routers lack (routerboard on CHR/x86, health on VMs) read as empty, not as an error.
+
+    The read runs inside ``gateway.connect``, so the driver's own refusal is what arrives here (catching the
+    service-layer ``RouterRejected`` never matched: the CHR bug).
+    """
+    return gateway.optional(read) or {}
 
 
 def _duration(text: str | None) -> int | None:
