@@ -142,6 +142,8 @@ ROUTER_QUERY = (
         {"type": "string", "enum": [prefix + name for name in ORDERINGS for prefix in ("", "-")]},
         "Sort key; a leading `-` sorts descending. Default `name`.",
     ),
+    Param("group", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "Only the routers of this group."),
+    Param("tag", {"type": "string", "maxLength": 50}, "Only the routers carrying this tag."),
 )
 
 COMMAND_QUERY = (

@@ -96,7 +96,7 @@ def test_router_list_is_a_list_or_a_page(spec: dict[str, Any]) -> None:
     }
     names = {parameter["name"] for parameter in operation["parameters"]}
     assert names == {"page", "page_size", "is_online", "protocol", "search", "created__gte", "created__lt",
-                     "ordering"}
+                     "ordering", "group", "tag"}
     ordering = next(p for p in operation["parameters"] if p["name"] == "ordering")
     assert "-created_at" in ordering["schema"]["enum"]
 

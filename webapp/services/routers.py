@@ -15,7 +15,7 @@ from sqlalchemy import Row, Select, or_, select
 from routeros import values
 from webapp.extensions import db
 from webapp.models import Router, User
-from webapp.services import audit, gateway
+from webapp.services import audit, gateway, groups
 from webapp.services.errors import Invalid, NotFound, ServiceError
 from webapp.services.pagination import Page, paginate
 from webapp.services.vault import encrypt_password
@@ -45,6 +45,8 @@ class RouterFilters:
     created_gte: datetime | None = None
     created_lt: datetime | None = None
     ordering: str = "name"
+    group_id: int | None = None
+    tag: str | None = None
 
 
 @dataclass
@@ -103,6 +105,7 @@ def list_routers(actor: User, filters: RouterFilters | None = None) -> Select[An
         statement = statement.where(Router.created_at >= filters.created_gte)
     if filters.created_lt:
         statement = statement.where(Router.created_at < filters.created_lt)
+    statement = groups.filter_statement(statement, filters.group_id, filters.tag)
     ordering = filters.ordering or "name"
     column = ORDERINGS.get(ordering.lstrip("-"))
     if column is None:
@@ -215,6 +218,7 @@ def create_router(actor: User, data: dict[str, Any], ip_address: str | None = No
     )
     db.session.add(router)
     db.session.flush()
+    groups.set_membership(actor, router, data)
     audit.record(actor, "router.create", f'Created router "{router.name}" ({router.host}:{router.port})',
                  router_id=router.id, details={k: v for k, v in data.items() if k != "password"},
                  ip_address=ip_address, commit=False)
@@ -238,6 +242,7 @@ def update_router(actor: User, router_id: int, data: dict[str, Any], ip_address:
     if data.get("password"):
         router.encrypted_password = encrypt_password(str(data["password"]))
         changed["password"] = "changed"  # noqa: S105 - audit marker, never the value
+    changed.update(groups.set_membership(actor, router, data))
     if changed:
         router.updated_at = utcnow()
         audit.record(actor, "router.update", f'Updated router "{router.name}": {", ".join(changed)}',

@@ -8,6 +8,7 @@ from flask import request, url_for
 from sqlalchemy import Row
 
 from webapp.models import AuditEvent, CommandRun, Router
+from webapp.services import groups
 from webapp.services.pagination import Page
 from webapp.timeutil import isoformat_z
 
@@ -21,11 +22,22 @@ _ROUTER_TIMES = ("last_checked", "created_at", "updated_at")
 
 
 def router_out(router: Router) -> dict[str, Any]:
-    """The router document of the contract plus RouterDeck's additions."""
+    """The router document of the contract plus RouterDeck's additions (``group_id`` and ``tags`` last)."""
     out = {name: getattr(router, name) for name in ROUTER_FIELDS}
     for name in _ROUTER_TIMES:
         out[name] = isoformat_z(out[name])
-    return out
+    return with_fleet_fields([out])[0]
+
+
+def with_fleet_fields(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add each router's ``group_id`` (or null) and ``tags`` (a sorted list) with two queries for the lot."""
+    ids = [document["id"] for document in documents]
+    group_ids = groups.groups_of(ids)
+    tags = groups.tags_of(ids)
+    for document in documents:
+        document["group_id"] = group_ids.get(document["id"])
+        document["tags"] = tags.get(document["id"], [])
+    return documents
 
 
 def routers_out(rows: list[Row[Any]]) -> list[dict[str, Any]]:
@@ -38,7 +50,7 @@ def routers_out(rows: list[Row[Any]]) -> list[dict[str, Any]]:
             if moment is not None:
                 out[name] = moment.isoformat(timespec="seconds") + "Z"
         documents.append(out)
-    return documents
+    return with_fleet_fields(documents)
 
 
 def command_out(run: CommandRun) -> dict[str, Any]:

@@ -54,6 +54,15 @@ def _moment(name: str) -> datetime | None:
     return moment
 
 
+def _group_arg() -> int | None:
+    raw = request.args.get("group")
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
+        raise Invalid("group must be a group id", fields={"group": "integer"})
+    return int(raw)
+
+
 def _paged() -> bool:
     return "page" in request.args or "page_size" in request.args
 
@@ -72,6 +81,8 @@ def router_list() -> Response:
         created_gte=_moment("created__gte"),
         created_lt=_moment("created__lt"),
         ordering=request.args.get("ordering") or "name",
+        group_id=_group_arg(),
+        tag=request.args.get("tag") or None,
     )
     if not _paged():  # the contract's plain list; clients do len(routers)
         return json_ok(routers_out(routers.router_rows(current_user, filters, ROUTER_FIELDS)))

@@ -108,6 +108,10 @@ class RouterCreateRequest(StrictBody):
     protocol: Literal["auto", "rest", "api", "api-ssl"] = "auto"
     verify_tls: bool = False
     tls_fingerprint: str | None = Field(default=None, max_length=95, pattern=FINGERPRINT)
+    group_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="The router's group (site)")
+    tags: list[Annotated[str, Field(max_length=50)]] | None = Field(
+        default=None, max_length=20, description="Labels: letters, digits, _ . : - (1-50 each)"
+    )
 
 
 class RouterUpdateRequest(StrictBody):
@@ -128,6 +132,10 @@ class RouterUpdateRequest(StrictBody):
     protocol: Literal["auto", "rest", "api", "api-ssl"] | None = None
     verify_tls: bool | None = None
     tls_fingerprint: str | None = Field(default=None, max_length=95, pattern=FINGERPRINT)
+    group_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="null takes it out of its group")
+    tags: list[Annotated[str, Field(max_length=50)]] | None = Field(
+        default=None, max_length=20, description="Replaces the router's tags; [] or null removes them all"
+    )
 
 
 Scalar = Annotated[str, Field(max_length=4096)] | int | float | bool | None
@@ -164,6 +172,8 @@ class RouterOut(BaseModel):
     last_error: str | None
     last_error_message: str | None
     last_latency_ms: float | None
+    group_id: int | None
+    tags: list[str]
 
 
 class RouterPage(BaseModel):

@@ -1,0 +1,122 @@
+"""Fleet endpoints: ``/groups/`` and a router's configuration history (``/routers/{id}/config-versions/``)."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask.blueprints import BlueprintSetupState
+from flask_jwt_extended import current_user, jwt_required
+
+from webapp.blueprints.api import bp
+from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
+from webapp.blueprints.api.fleet_schemas import GroupCreate, GroupUpdate
+from webapp.blueprints.api.presenters import page_out
+from webapp.models import RouterGroup
+from webapp.services import configs, groups, routers
+from webapp.services.errors import Invalid
+from webapp.services.pagination import page_numbers
+from webapp.timeutil import isoformat_z
+
+
+def group_out(group: RouterGroup, count: int) -> dict[str, object]:
+    """A group as JSON."""
+    return {
+        "id": group.id, "name": group.name, "description": group.description,
+        "poll_interval_seconds": group.poll_interval_seconds, "backup_hour_utc": group.backup_hour_utc,
+        "router_count": count, "created_at": isoformat_z(group.created_at),
+        "updated_at": isoformat_z(group.updated_at),
+    }
+
+
+@bp.get("/groups/")
+@jwt_required()
+def group_list() -> Response:
+    counts = groups.member_counts(current_user)
+    return json_ok([group_out(g, counts.get(g.id, 0)) for g in groups.list_groups(current_user)])
+
+
+@bp.post("/groups/")
+@jwt_required()
+def group_create() -> Response:
+    body = json_body(GroupCreate)
+    group = groups.create_group(current_user, body.model_dump(), request.remote_addr)
+    return json_ok(group_out(group, 0), 201)
+
+
+@bp.get("/groups/<int:group_id>/")
+@jwt_required()
+def group_detail(group_id: int) -> Response:
+    group = groups.get_group(current_user, group_id)
+    return json_ok(group_out(group, len(groups.group_router_ids(group.id))))
+
+
+@bp.put("/groups/<int:group_id>/")
+@bp.patch("/groups/<int:group_id>/")
+@jwt_required()
+def group_update(group_id: int) -> Response:
+    body = json_body(GroupUpdate)
+    data = body.model_dump(exclude_unset=True)
+    for key in ("name", "description"):
+        if key in data and data[key] is None:
+            raise Invalid(f"{key} cannot be null", fields={key: "cannot be null"})
+    group = groups.update_group(current_user, group_id, data, request.remote_addr)
+    return json_ok(group_out(group, len(groups.group_router_ids(group.id))))
+
+
+@bp.delete("/groups/<int:group_id>/")
+@jwt_required()
+def group_delete(group_id: int) -> Response:
+    name = groups.delete_group(current_user, group_id, request.remote_addr)
+    return json_ok({"message": f'Group "{name}" has been deleted; its routers are ungrouped'})
+
+
+@bp.get("/routers/<int:router_id>/config-versions/")
+@jwt_required()
+def config_version_list(router_id: int) -> Response:
+    number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
+    page = configs.versions(current_user, router_id, number, size)
+    return json_ok(page_out(page, [configs.version_out(v) for v in page.items]))
+
+
+@bp.post("/routers/<int:router_id>/config-versions/")
+@jwt_required()
+def config_version_take(router_id: int) -> Response:
+    snapshot = configs.take_snapshot(current_user, router_id, "manual")
+    message = ("Configuration stored as a new version" if snapshot.created
+               else "Configuration unchanged since the latest version")
+    return json_ok({"created": snapshot.created, "message": message,
+                    "version": configs.version_out(snapshot.version)}, 201 if snapshot.created else 200)
+
+
+@bp.get("/routers/<int:router_id>/config-versions/<int:version_id>/")
+@jwt_required()
+def config_version_detail(router_id: int, version_id: int) -> Response:
+    version = configs.get_version(current_user, router_id, version_id)
+    fmt = request.args.get("format") or "json"
+    if fmt == "rsc":
+        router = routers.get_router(current_user, router_id)
+        return Response(version.content, mimetype="text/plain", headers={
+            "Content-Disposition": f'attachment; filename="{configs.rsc_filename(router, version)}"'})
+    if fmt != "json":
+        raise Invalid("format must be json or rsc", fields={"format": "json or rsc"})
+    return json_ok(configs.version_out(version, content=True))
+
+
+@bp.get("/routers/<int:router_id>/config-versions/<int:version_id>/diff/")
+@jwt_required()
+def config_version_diff(router_id: int, version_id: int) -> Response:
+    raw = request.args.get("against") or ""
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
+        raise Invalid("against must be a configuration version id", fields={"against": "integer"})
+    result = configs.diff_versions(current_user, router_id, version_id, int(raw))
+    return json_ok({
+        "router_id": router_id, "version_id": version_id, "against": result.old.id,
+        "against_router_id": result.old.router_id, "added": result.added, "removed": result.removed,
+        "identical": not result.lines, "diff": result.text,
+    })
+
+
+@bp.record_once
+def _document(_state: BlueprintSetupState) -> None:
+    from webapp.blueprints.api import fleet_docs  # noqa: PLC0415
+
+    fleet_docs.register()

@@ -1,0 +1,54 @@
+"""What the OpenAPI document says about the fleet endpoints (merged into ``webapp.openapi.OPERATIONS``)."""
+
+from __future__ import annotations
+
+from webapp.blueprints.api.common import MAX_ID
+from webapp.blueprints.api.fleet_schemas import (
+    ConfigVersionDetail,
+    ConfigVersionPage,
+    DiffOut,
+    GroupCreate,
+    GroupOut,
+    GroupUpdate,
+    SnapshotOut,
+)
+from webapp.blueprints.api.schemas import ErrorResponse, MessageResponse
+from webapp.openapi import OPERATIONS, PAGINATION, Doc, Param
+
+_GROUPS = "Fleet: groups and tags"
+_CONFIGS = "Fleet: configuration history"
+_ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
+
+FLEET_OPERATIONS: dict[str, Doc] = {
+    "api.group_list": Doc("Your router groups (sites)", _GROUPS, {200: list[GroupOut]}),
+    "api.group_create": Doc("Add a group", _GROUPS, {201: GroupOut, 409: ErrorResponse}, request=GroupCreate,
+                            description="Routers join a group with `group_id` on the router (POST/PUT/PATCH "
+                            "`/routers/`); `GET /routers/?group=<id>&tag=<name>` lists a group's routers."),
+    "api.group_detail": Doc("One group", _GROUPS, {200: GroupOut}),
+    "api.group_update": Doc("Change a group", _GROUPS, {200: GroupOut, 409: ErrorResponse}, request=GroupUpdate,
+                            description="A new `poll_interval_seconds` applies to every router of the group."),
+    "api.group_delete": Doc("Delete a group (its routers stay, ungrouped)", _GROUPS, {200: MessageResponse}),
+    "api.config_version_list": Doc("A router's configuration versions, newest first", _CONFIGS,
+                                   {200: ConfigVersionPage}, query=PAGINATION),
+    "api.config_version_take": Doc(
+        "Export the router's configuration now", _CONFIGS, {201: SnapshotOut, 200: SnapshotOut, **_ROUTER_ERRORS},
+        request=None, request_required=False,
+        description="201 with a new version, or 200 with the latest one when nothing changed (the export's "
+        "header lines do not count). Secrets are not exported.",
+    ),
+    "api.config_version_detail": Doc(
+        "One configuration version with its text", _CONFIGS, {200: ConfigVersionDetail},
+        query=(Param("format", {"type": "string", "enum": ["json", "rsc"]},
+                     "`rsc` downloads the export as a `.rsc` file (text/plain)."),),
+    ),
+    "api.config_version_diff": Doc(
+        "Unified diff from another version (of this or another router) to this one", _CONFIGS, {200: DiffOut},
+        query=(Param("against", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                     "The older version's id; any of your routers' versions (a diff between two routers)."),),
+    ),
+}
+
+
+def register() -> None:
+    """Add the fleet endpoints to the OpenAPI table (idempotent)."""
+    OPERATIONS.update(FLEET_OPERATIONS)

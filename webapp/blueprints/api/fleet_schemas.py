@@ -1,0 +1,85 @@
+"""JSON shapes of the fleet endpoints: groups, configuration versions and diffs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from webapp.blueprints.api.schemas import StrictBody
+
+_NAME = Annotated[str, Field(min_length=1, max_length=100)]
+_INTERVAL = Annotated[int, Field(ge=10, le=86400)]
+_HOUR = Annotated[int, Field(ge=0, le=23)]
+
+
+class GroupCreate(StrictBody):
+    name: _NAME
+    description: str = Field(default="", max_length=500)
+    poll_interval_seconds: _INTERVAL | None = Field(
+        default=None, description="Seconds between polls of the group's routers; null follows the server's default")
+    backup_hour_utc: _HOUR | None = Field(
+        default=2, description="Hour (UTC) of the daily configuration export of every router; null: no daily export")
+
+
+def _no_default(schema: dict[str, object]) -> None:
+    schema.pop("default", None)
+
+
+class GroupUpdate(StrictBody):
+    name: _NAME | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    description: Annotated[str, Field(max_length=500)] | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_no_default)
+    poll_interval_seconds: _INTERVAL | None = None
+    backup_hour_utc: _HOUR | None = None
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    poll_interval_seconds: int | None
+    backup_hour_utc: int | None
+    router_count: int
+    created_at: str
+    updated_at: str
+
+
+class ConfigVersionOut(BaseModel):
+    id: int
+    router_id: int
+    trigger: str
+    digest: str
+    size: int
+    routeros_version: str | None
+    created_at: str
+    last_seen_at: str
+
+
+class ConfigVersionDetail(ConfigVersionOut):
+    content: str
+
+
+class ConfigVersionPage(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[ConfigVersionOut]
+
+
+class SnapshotOut(BaseModel):
+    created: bool
+    message: str
+    version: ConfigVersionOut
+
+
+class DiffOut(BaseModel):
+    router_id: int
+    version_id: int
+    against: int
+    against_router_id: int
+    added: int
+    removed: int
+    identical: bool
+    diff: str

@@ -1,0 +1,69 @@
+"""Fleet operations: router groups (sites) with their defaults, tags, and configuration history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+from webapp.timeutil import utcnow
+
+
+class RouterGroup(db.Model):
+    """A group of routers (a site): its members share defaults for polling and configuration backups."""
+
+    __tablename__ = "router_groups"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_router_groups_user_name"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    # Seconds between polls of the group's routers; None follows POLL_INTERVAL.
+    poll_interval_seconds: Mapped[int | None] = mapped_column(default=None)
+    # A daily /export of every router of the group at this UTC hour; None turns the daily backup off.
+    # (No column default: SQLAlchemy would put it in place of an explicit None.)
+    backup_hour_utc: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RouterGroupMember(db.Model):
+    """Which group a router belongs to (at most one); a row per grouped router."""
+
+    __tablename__ = "router_group_members"
+
+    router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("router_groups.id", ondelete="CASCADE"), index=True)
+
+
+class RouterTag(db.Model):
+    """A free-form label on a router (``rooftop``, ``solar``, ``nairobi-east``)."""
+
+    __tablename__ = "router_tags"
+    __table_args__ = (Index("ix_router_tags_tag", "tag"),)
+
+    router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class ConfigVersion(db.Model):
+    """One distinct ``/export`` of a router; a new export equal to the last (header lines aside) is not stored
+    again, only ``last_seen_at`` moves."""
+
+    __tablename__ = "config_versions"
+    __table_args__ = (Index("ix_config_versions_router_id", "router_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    trigger: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    size: Mapped[int]
+    routeros_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
