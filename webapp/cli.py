@@ -114,6 +114,9 @@ def poll(once: bool, interval: int | None, concurrency: int | None) -> None:
         click.echo(f"{utcnow():%H:%M:%S} polled {report.polled}: {report.online} up, {report.offline} down "
                    f"({report.total_seconds:.2f} s)")
 
+    from webapp.services import fleet_schedule
+
+    fleet_schedule.start(app, stop)
     try:
         poller.run_forever(app, stop, on_cycle=report_cycle)
     except KeyboardInterrupt:
@@ -123,11 +126,12 @@ def poll(once: bool, interval: int | None, concurrency: int | None) -> None:
 
 def start_background_poller(app: Flask) -> threading.Event:
     """Run the fleet loop in a daemon thread with its own app context; set the returned event to stop it."""
-    from webapp.services import poller
+    from webapp.services import fleet_schedule, poller
 
     stop = threading.Event()
     thread = threading.Thread(target=poller.run_forever, args=(app, stop), name="fleet-poller", daemon=True)
     thread.start()
+    fleet_schedule.start(app, stop)
     return stop
 
 
