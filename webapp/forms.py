@@ -55,6 +55,9 @@ class RouterForm(FlaskForm):
     use_https = BooleanField("Use HTTPS for REST")
     verify_tls = BooleanField("Verify the TLS certificate against system CAs")
     tls_fingerprint = StringField("Pinned certificate SHA-256 (optional)", validators=[Length(max=95)])
+    # Choices are the actor's groups, filled in by the view.
+    group_id = SelectField("Group", choices=[SelectChoice("", "No group")], default="", validate_choice=False)
+    tags = StringField("Tags (comma-separated)", validators=[Length(max=500)])
 
     def router_data(self) -> dict[str, Any]:
         """The fields as the router service takes them (a blank port or password is left out)."""
@@ -71,6 +74,9 @@ class RouterForm(FlaskForm):
             data["port"] = self.port.data
         if self.password.data:
             data["password"] = self.password.data
+        raw_group = str(self.group_id.data or "")
+        data["group_id"] = int(raw_group) if raw_group.isdigit() else None
+        data["tags"] = [tag.strip() for tag in (self.tags.data or "").split(",") if tag.strip()]
         return data
 
 
@@ -128,6 +134,8 @@ class RouterFilterForm(FlaskForm):
         default="",
         validate_choice=False,
     )
+    group = SelectField("Group", choices=[SelectChoice("", "Any group")], default="", validate_choice=False)
+    tag = StringField("Tag", validators=[Optional(), Length(max=50)])
     ordering = SelectField(
         "Order by",
         choices=[SelectChoice("name", "Order: name"), SelectChoice("-last_checked", "Order: last checked"),

@@ -68,3 +68,4 @@ def api_key_revoke(key_id: int) -> ResponseReturnValue:
 from webapp.blueprints.dashboard import hotspot as _hotspot  # noqa: E402,F401 - registers the hotspot pages
 from webapp.blueprints.dashboard import monitoring as _monitoring  # noqa: E402,F401 - registers the monitoring pages
 from webapp.blueprints.dashboard import routers as _routers  # noqa: E402,F401 - registers the router pages
+from webapp.blueprints.dashboard import fleet as _fleet  # noqa: E402,F401 - registers the group and configuration pages

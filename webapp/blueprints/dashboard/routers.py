@@ -13,12 +13,13 @@ from typing import Any
 from flask import Response, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from webapp.blueprints.dashboard import bp
 from webapp.blueprints.dashboard.htmx import is_htmx, navigate
 from webapp.forms import CommandFilterForm, CommandForm, RouterFilterForm, RouterForm
 from webapp.models import Router
-from webapp.services import audit, commands, routers
+from webapp.services import audit, commands, groups, routers
 from webapp.services.commands import CommandFailed, CommandFilters
 from webapp.services.errors import Conflict, Invalid, RouterError
 from webapp.services.routers import RouterFilters
@@ -64,24 +65,44 @@ def result_columns(rows: Any) -> list[str]:
     return list(columns)
 
 
+def _group_choices(empty: str) -> list[SelectChoice]:
+    return [SelectChoice("", empty), *(SelectChoice(str(g.id), g.name) for g in groups.list_groups(current_user))]
+
+
 def _router_filters() -> tuple[RouterFilterForm, RouterFilters]:
     form = RouterFilterForm(formdata=request.args)
+    form.group.choices = _group_choices("Any group")
+    raw_group = str(form.group.data or "")
     filters = RouterFilters(
         is_online=form.is_online,
         protocol=form.protocol.data or None,
         search=(form.search.data or "").strip() or None,
         ordering=form.ordering.data or "name",
+        group_id=int(raw_group) if raw_group.isdigit() else None,
+        tag=(form.tag.data or "").strip() or None,
     )
     return form, filters
+
+
+def _router_form(router: Router | None = None) -> RouterForm:
+    form = RouterForm(obj=router)
+    form.group_id.choices = _group_choices("No group")
+    if router is not None and request.method == "GET":
+        form.group_id.data = str(groups.groups_of([router.id]).get(router.id, ""))
+        form.tags.data = ", ".join(groups.tags_of([router.id]).get(router.id, []))
+    return form
 
 
 def _rows_context() -> dict[str, Any]:
     form, filters = _router_filters()
     page = routers.page_of_routers(current_user, filters, _page_number(form.page.data), ROUTERS_PER_PAGE)
+    ids = [router.id for router in page.items]
+    fleet = {"router_tags": groups.tags_of(ids), "router_groups": groups.groups_of(ids),
+             "group_names": {g.id: g.name for g in groups.list_groups(current_user)}}
     # The filters worth keeping in links and the address bar: set, known, and not the default ordering.
-    query = {name: form[name].data for name in ("search", "status", "protocol", "ordering")
+    query = {name: form[name].data for name in ("search", "status", "protocol", "ordering", "group", "tag")
              if form[name].data and not (name == "ordering" and form[name].data == "name")}
-    return {"filter_form": form, "page": page, "query": query}
+    return {"filter_form": form, "page": page, "query": query, **fleet}
 
 
 @bp.get("/routers")
@@ -102,7 +123,7 @@ def router_rows() -> ResponseReturnValue:
 
 @bp.get("/routers/new")
 def router_new() -> ResponseReturnValue:
-    return render_template("routers/form.html", form=RouterForm(), router=None)
+    return render_template("routers/form.html", form=_router_form(), router=None)
 
 
 def _render_router_form(form: RouterForm, router: Router | None, status: int) -> ResponseReturnValue:
@@ -114,7 +135,7 @@ def _render_router_form(form: RouterForm, router: Router | None, status: int) ->
 
 @bp.post("/routers/new")
 def router_create() -> ResponseReturnValue:
-    form = RouterForm()
+    form = _router_form()
     if form.validate_on_submit():
         try:
             router = routers.create_router(current_user, form.router_data(), request.remote_addr)
@@ -149,13 +170,13 @@ def router_detail(router_id: int) -> ResponseReturnValue:
 @bp.get("/routers/<int:router_id>/edit")
 def router_edit(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
-    return render_template("routers/form.html", form=RouterForm(obj=router), router=router)
+    return render_template("routers/form.html", form=_router_form(router), router=router)
 
 
 @bp.post("/routers/<int:router_id>/edit")
 def router_update(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
-    form = RouterForm()
+    form = _router_form()
     if form.validate_on_submit():
         try:
             routers.update_router(current_user, router_id, form.router_data(), request.remote_addr)

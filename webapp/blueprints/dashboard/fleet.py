@@ -1,0 +1,157 @@
+"""Dashboard pages for fleet work: groups (sites) and a router's configuration history with diffs.
+
+Validation policy as elsewhere in the dashboard: a form that fails answers 422 with the form re-rendered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.blueprints.dashboard import bp
+from webapp.blueprints.dashboard.htmx import navigate
+from webapp.extensions import db
+from webapp.forms_fleet import GroupForm
+from webapp.models import ConfigVersion, Router
+from webapp.services import configs, groups, routers
+from webapp.services.errors import Conflict, Invalid, ServiceError
+from webapp.services.routers import RouterFilters
+
+VERSIONS_PER_PAGE = 20
+
+
+def _form_errors(form: GroupForm, error: Invalid | Conflict) -> None:
+    for name, message in error.fields.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, message]
+    if not error.fields:
+        form.form_errors.append(error.message)
+
+
+@bp.get("/groups")
+def groups_page():  # type: ignore[no-untyped-def]
+    return _groups_page(GroupForm(formdata=None), 200)
+
+
+def _groups_page(form: GroupForm, status: int):  # type: ignore[no-untyped-def]
+    return render_template("fleet/groups.html", groups=groups.list_groups(current_user),
+                           counts=groups.member_counts(current_user), tags=groups.all_tags(current_user),
+                           form=form, group=None), status
+
+
+@bp.post("/groups")
+def group_create():  # type: ignore[no-untyped-def]
+    form = GroupForm()
+    if form.validate_on_submit():
+        try:
+            group = groups.create_group(current_user, form.group_data(), request.remote_addr)
+        except (Invalid, Conflict) as error:
+            _form_errors(form, error)
+        else:
+            flash(_('Group "%(name)s" added.', name=group.name), "success")
+            return navigate(url_for("dashboard.group_detail", group_id=group.id))
+    return _groups_page(form, 422)
+
+
+@bp.get("/groups/<int:group_id>")
+def group_detail(group_id: int):  # type: ignore[no-untyped-def]
+    group = groups.get_group(current_user, group_id)
+    return _group_page(group, GroupForm(obj=group, formdata=None), 200)
+
+
+def _group_page(group: Any, form: GroupForm, status: int):  # type: ignore[no-untyped-def]
+    members = routers.all_routers(current_user, RouterFilters(group_id=group.id))
+    return render_template("fleet/group.html", group=group, form=form, members=members,
+                           tags=groups.tags_of([r.id for r in members])), status
+
+
+@bp.post("/groups/<int:group_id>")
+def group_update(group_id: int):  # type: ignore[no-untyped-def]
+    group = groups.get_group(current_user, group_id)
+    form = GroupForm()
+    if form.validate_on_submit():
+        try:
+            groups.update_group(current_user, group_id, form.group_data(), request.remote_addr)
+        except (Invalid, Conflict) as error:
+            _form_errors(form, error)
+        else:
+            flash(_('Group "%(name)s" saved.', name=group.name), "success")
+            return navigate(url_for("dashboard.group_detail", group_id=group_id))
+    return _group_page(group, form, 422)
+
+
+@bp.post("/groups/<int:group_id>/delete")
+def group_delete(group_id: int):  # type: ignore[no-untyped-def]
+    name = groups.delete_group(current_user, group_id, request.remote_addr)
+    flash(_('Group "%(name)s" deleted; its routers are ungrouped.', name=name), "success")
+    return navigate(url_for("dashboard.groups_page"))
+
+
+def _compare_choices(router: Router) -> list[tuple[int, str]]:
+    """The latest version of each of the actor's other routers (to diff two routers)."""
+    latest = (select(ConfigVersion.router_id, db.func.max(ConfigVersion.id).label("vid"))
+              .join(Router, Router.id == ConfigVersion.router_id)
+              .where(Router.user_id == current_user.id, Router.id != router.id)
+              .group_by(ConfigVersion.router_id).subquery())
+    rows = db.session.execute(select(Router.name, latest.c.vid).join(latest, latest.c.router_id == Router.id)
+                              .order_by(Router.name))
+    return [(vid, name) for name, vid in rows]
+
+
+@bp.get("/routers/<int:router_id>/configs")
+def router_configs(router_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    page_number = request.args.get("page", type=int) or 1
+    page = configs.versions(current_user, router_id, max(page_number, 1), VERSIONS_PER_PAGE)
+    return render_template("fleet/configs.html", router=router, page=page, others=_compare_choices(router),
+                           error=None)
+
+
+@bp.post("/routers/<int:router_id>/configs")
+def router_config_take(router_id: int):  # type: ignore[no-untyped-def]
+    try:
+        snapshot = configs.take_snapshot(current_user, router_id, "manual")
+    except ServiceError as error:
+        if error.status == 404:
+            raise
+        router = routers.get_router(current_user, router_id)
+        page = configs.versions(current_user, router_id, 1, VERSIONS_PER_PAGE)
+        return render_template("fleet/configs.html", router=router, page=page, others=_compare_choices(router),
+                               error=error.message), 502
+    if snapshot.created:
+        flash(_("Configuration stored as version %(id)s.", id=snapshot.version.id), "success")
+    else:
+        flash(_("No change since version %(id)s.", id=snapshot.version.id), "info")
+    return navigate(url_for("dashboard.router_configs", router_id=router_id))
+
+
+@bp.get("/routers/<int:router_id>/configs/<int:version_id>")
+def router_config_version(router_id: int, version_id: int):  # type: ignore[no-untyped-def]
+    router = routers.get_router(current_user, router_id)
+    version = configs.get_version(current_user, router_id, version_id)
+    against = request.args.get("against", type=int)
+    result = None
+    if against is None:
+        previous = db.session.scalar(select(ConfigVersion).where(ConfigVersion.router_id == router_id,
+                                                                 ConfigVersion.id < version_id)
+                                     .order_by(ConfigVersion.id.desc()).limit(1))
+        against = previous.id if previous else None
+    if against is not None:
+        result = configs.diff_versions(current_user, router_id, version_id, against)
+    own = list(db.session.scalars(select(ConfigVersion).where(ConfigVersion.router_id == router_id)
+                                  .order_by(ConfigVersion.id.desc()).limit(50)))
+    return render_template("fleet/config_version.html", router=router, version=version, diff=result,
+                           own=own, others=_compare_choices(router), against=against)
+
+
+@bp.get("/routers/<int:router_id>/configs/<int:version_id>.rsc")
+def router_config_download(router_id: int, version_id: int) -> Response:
+    router = routers.get_router(current_user, router_id)
+    version = configs.get_version(current_user, router_id, version_id)
+    return Response(version.content, mimetype="text/plain", headers={
+        "Content-Disposition": f'attachment; filename="{configs.rsc_filename(router, version)}"'})
