@@ -18,7 +18,7 @@ class GroupForm(FlaskForm):
     poll_interval_seconds = IntegerField(_l("Poll every (seconds, blank: server default)"),
                                          validators=[Optional(), NumberRange(min=10, max=86400)])
     backup_hour_utc = IntegerField(_l("Daily configuration export at (UTC hour 0-23, blank: off)"),
-                                   validators=[Optional(), NumberRange(min=0, max=23)])
+                                   default=2, validators=[Optional(), NumberRange(min=0, max=23)])
 
     def group_data(self) -> dict[str, Any]:
         """The fields as the group service takes them."""
