@@ -104,7 +104,8 @@ def test_configuration_history_page_export_diff_and_download(logged_in: FlaskCli
 
 def test_another_owners_configuration_is_404(logged_in: FlaskClient, client, sim, app, other_user) -> None:  # type: ignore[no-untyped-def]
     rid = _add_router(logged_in, sim.router("edge-2"))
-    logged_in.post("/dashboard/logout", data={"csrf_token": csrf_from(logged_in.get("/dashboard/groups").get_data(as_text=True))})
+    token = csrf_from(logged_in.get("/dashboard/groups").get_data(as_text=True))
+    logged_in.post("/dashboard/logout", data={"csrf_token": token})
     from tests.conftest import HtmlAuth
 
     HtmlAuth(client).login("mallory")

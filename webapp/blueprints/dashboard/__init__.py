@@ -65,7 +65,7 @@ def api_key_revoke(key_id: int) -> ResponseReturnValue:
     accounts.revoke_api_key(current_user, key_id)
     keys = accounts.list_api_keys(current_user)
     return render_template("dashboard/_api_keys.html", keys=keys, form=ApiKeyForm(formdata=None), created=None)
+from webapp.blueprints.dashboard import fleet as _fleet  # noqa: E402,F401 - registers the group and configuration pages
 from webapp.blueprints.dashboard import hotspot as _hotspot  # noqa: E402,F401 - registers the hotspot pages
 from webapp.blueprints.dashboard import monitoring as _monitoring  # noqa: E402,F401 - registers the monitoring pages
 from webapp.blueprints.dashboard import routers as _routers  # noqa: E402,F401 - registers the router pages
-from webapp.blueprints.dashboard import fleet as _fleet  # noqa: E402,F401 - registers the group and configuration pages
