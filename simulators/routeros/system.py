@@ -475,7 +475,7 @@ def _directories(state: RouterState) -> set[str]:
     """Every menu path and every prefix of one (``ip``, ``ip/hotspot``...): the words a path is made of."""
     from simulators.routeros.state import _SPECIAL
 
-    known = set()
+    known: set[str] = set()
     for path in state.tables:
         parts = path.split("/")
         known.update("/".join(parts[: i + 1]) for i in range(len(parts)))
@@ -792,11 +792,11 @@ def _install_pending(state: RouterState) -> None:
             continue
         state.version = version
         state.version_info = version_tuple(version)
-        state._build_time = format_datetime(state.wall_clock(), state.iso_dates)  # noqa: SLF001
+        state._build_time = format_datetime(state.wall_clock(), state.iso_dates)
         for package in state.tables["system/package"].items.values():
             if package.get("name") == "routeros":
                 package["version"] = version
-                package["build-time"] = state._build_time  # noqa: SLF001
+                package["build-time"] = state._build_time
         row = _update_row(state)
         row["installed-version"] = version
         row["status"] = ""

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.timeutil import utcnow
 
 
-class RouterGroup(db.Model):
+class RouterGroup(Model):
     """A group of routers (a site): its members share defaults for polling and configuration backups."""
 
     __tablename__ = "router_groups"
@@ -31,7 +31,7 @@ class RouterGroup(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class RouterGroupMember(db.Model):
+class RouterGroupMember(Model):
     """Which group a router belongs to (at most one); a row per grouped router."""
 
     __tablename__ = "router_group_members"
@@ -40,7 +40,7 @@ class RouterGroupMember(db.Model):
     group_id: Mapped[int] = mapped_column(ForeignKey("router_groups.id", ondelete="CASCADE"), index=True)
 
 
-class RouterTag(db.Model):
+class RouterTag(Model):
     """A free-form label on a router (``rooftop``, ``solar``, ``nairobi-east``)."""
 
     __tablename__ = "router_tags"
@@ -50,7 +50,7 @@ class RouterTag(db.Model):
     tag: Mapped[str] = mapped_column(String(50), primary_key=True)
 
 
-class ConfigVersion(db.Model):
+class ConfigVersion(Model):
     """One distinct ``/export`` of a router; a new export equal to the last (header lines aside) is not stored
     again, only ``last_seen_at`` moves."""
 

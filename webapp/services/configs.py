@@ -156,8 +156,8 @@ def get_version(actor: User, router_id: int, version_id: int) -> ConfigVersion:
     :raises NotFound: when either is not the actor's.
     """
     routers.get_router(actor, router_id)
-    version = db.session.scalar(select(ConfigVersion).where(ConfigVersion.id == version_id,
-                                                            ConfigVersion.router_id == router_id))
+    version: ConfigVersion | None = db.session.scalar(select(ConfigVersion).where(
+        ConfigVersion.id == version_id, ConfigVersion.router_id == router_id))
     if version is None:
         raise NotFound("Configuration version not found")
     return version
@@ -168,8 +168,9 @@ def get_any_version(actor: User, version_id: int) -> ConfigVersion:
 
     :raises NotFound: when it is not the actor's.
     """
-    version = db.session.scalar(select(ConfigVersion).join(Router, Router.id == ConfigVersion.router_id)
-                                .where(ConfigVersion.id == version_id, Router.user_id == actor.id))
+    version: ConfigVersion | None = db.session.scalar(
+        select(ConfigVersion).join(Router, Router.id == ConfigVersion.router_id)
+        .where(ConfigVersion.id == version_id, Router.user_id == actor.id))
     if version is None:
         raise NotFound("Configuration version not found")
     return version
@@ -232,6 +233,8 @@ def due_for_daily_backup(now: datetime | None = None) -> list[tuple[int, int]]:
     )
     due = []
     for router_id, owner_id, hour in rows:
+        if hour is None:
+            continue
         slot = now.replace(hour=hour, minute=0, second=0, microsecond=0)
         if slot > now:
             slot -= timedelta(days=1)

@@ -35,7 +35,7 @@ def get_group(actor: User, group_id: int) -> RouterGroup:
 
     :raises NotFound: when it does not exist or belongs to someone else.
     """
-    group = db.session.scalar(_owned(actor).where(RouterGroup.id == group_id))
+    group: RouterGroup | None = db.session.scalar(_owned(actor).where(RouterGroup.id == group_id))
     if group is None:
         raise NotFound("Group not found")
     return group

@@ -117,6 +117,6 @@ def config_version_diff(router_id: int, version_id: int) -> Response:
 
 @bp.record_once
 def _document(_state: BlueprintSetupState) -> None:
-    from webapp.blueprints.api import fleet_docs  # noqa: PLC0415
+    from webapp.blueprints.api import fleet_docs
 
     fleet_docs.register()

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from webapp.blueprints.api.schemas import StrictBody
+from webapp.blueprints.api.schemas import StrictBody, _no_default
 
 _NAME = Annotated[str, Field(min_length=1, max_length=100)]
 _INTERVAL = Annotated[int, Field(ge=10, le=86400)]
@@ -21,10 +21,6 @@ class GroupCreate(StrictBody):
         default=None, description="Seconds between polls of the group's routers; null follows the server's default")
     backup_hour_utc: _HOUR | None = Field(
         default=2, description="Hour (UTC) of the daily configuration export of every router; null: no daily export")
-
-
-def _no_default(schema: dict[str, object]) -> None:
-    schema.pop("default", None)
 
 
 class GroupUpdate(StrictBody):
