@@ -1,7 +1,7 @@
 """fleet: router groups, group membership, tags, configuration versions
 
 Revision ID: fleet_0001
-Revises: money_0001_frozen_terms
+Revises: scale_0002
 Create Date: 2026-12-01 01:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "fleet_0001"
-down_revision = "money_0001_frozen_terms"
+down_revision = "scale_0002"
 branch_labels = None
 depends_on = None
 
