@@ -60,6 +60,14 @@ class Defaults:
     WEBHOOK_TIMEOUT = 5.0
     # Webhooks go to public addresses only unless the operator allows internal receivers (SSRF guard).
     WEBHOOK_ALLOW_PRIVATE = False
+    # Telegram channels post through the Bot API with each channel's own bot token; SMS channels through the
+    # SMS provider (Africa's Talking: username + API key of the operator's account; no key = SMS stays silent).
+    TELEGRAM_API_URL = "https://api.telegram.org"
+    SMS_BASE_URL = "https://api.africastalking.com"
+    SMS_USERNAME: str | None = None
+    SMS_API_KEY: str | None = None
+    SMS_SENDER_ID: str | None = None
+    NOTIFY_TIMEOUT = 10.0
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -6,8 +6,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, DecimalField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from webapp.services.alerts import DEFAULT_RULES
 
 
 class GroupForm(FlaskForm):
@@ -25,3 +28,40 @@ class GroupForm(FlaskForm):
         return {"name": self.name.data or "", "description": self.description.data or "",
                 "poll_interval_seconds": self.poll_interval_seconds.data,
                 "backup_hour_utc": self.backup_hour_utc.data}
+
+
+class RuleForm(FlaskForm):
+    """An alert rule override: fleet-wide or one router's."""
+
+    kind = SelectField(_l("Alert"), choices=[SelectChoice(k, r.label) for k, r in DEFAULT_RULES.items()])
+    router_id = SelectField(_l("Applies to"), choices=[], validate_choice=False)
+    threshold = DecimalField(_l("Threshold % (CPU, memory)"), places=1,
+                             validators=[Optional(), NumberRange(min=0, max=100)])
+    duration_minutes = IntegerField(_l("For how many minutes"), validators=[Optional(), NumberRange(min=0, max=10080)])
+    enabled = BooleanField(_l("Enabled"), default=True)
+
+    def rule_data(self) -> dict[str, Any]:
+        """The fields as the alert service takes them."""
+        raw_router = str(self.router_id.data or "")
+        data: dict[str, Any] = {"kind": self.kind.data, "enabled": bool(self.enabled.data),
+                                "router_id": int(raw_router) if raw_router.isdigit() else None,
+                                "threshold": float(self.threshold.data) if self.threshold.data is not None else None}
+        if self.duration_minutes.data is not None:
+            data["duration_minutes"] = self.duration_minutes.data
+        return data
+
+
+class ChannelForm(FlaskForm):
+    """A notification channel; the Telegram bot token is write-only."""
+
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("email", _l("E-mail")), SelectChoice("webhook", "Webhook"),
+                                            SelectChoice("telegram", "Telegram"), SelectChoice("sms", "SMS")])
+    target = StringField(_l("Address, URL, chat id or phone number"), validators=[DataRequired(), Length(max=500)])
+    secret = PasswordField(_l("Telegram bot token"), validators=[Optional(), Length(max=200)])
+    cooldown_minutes = IntegerField(_l("Quiet minutes between repeats"), default=30,
+                                    validators=[Optional(), NumberRange(min=0, max=10080)])
+
+    def channel_data(self) -> dict[str, Any]:
+        """The fields as the notification service takes them."""
+        return {"kind": self.kind.data, "target": self.target.data or "", "secret": self.secret.data or None,
+                "cooldown_minutes": self.cooldown_minutes.data if self.cooldown_minutes.data is not None else 30}

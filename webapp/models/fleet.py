@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import Model
@@ -67,3 +67,13 @@ class ConfigVersion(Model):
     routeros_version: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChannelSecret(Model):
+    """A notification channel's secret (a Telegram bot token), encrypted like router passwords, write-only."""
+
+    __tablename__ = "channel_secrets"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("notification_channels.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    encrypted: Mapped[bytes] = mapped_column(LargeBinary)

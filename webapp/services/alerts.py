@@ -415,10 +415,15 @@ def delete_rule(actor: User, rule_id: int) -> None:
     db.session.commit()
 
 
+#: How the poller words the "config" events of changes made through RouterDeck itself.
+OWN_CHANGE_PREFIX = "Configuration changed through RouterDeck"
+
+
 def page_of_events(
-    actor: User, router_id: int | None, kind: str | None, page: int, page_size: int
+    actor: User, router_id: int | None, kind: str | None, page: int, page_size: int, *, include_own: bool = True
 ) -> Page[MonitorEvent]:
-    """One page of event log lines (one router's, or the whole fleet's), newest first.
+    """One page of event log lines (one router's, or the whole fleet's), newest first; ``include_own=False``
+    leaves out the configuration changes RouterDeck made itself.
 
     :raises NotFound: for someone else's router.
     :raises Invalid: for an unknown kind.
@@ -435,6 +440,8 @@ def page_of_events(
         if kind not in EVENT_KINDS:
             raise Invalid(f"kind must be one of {', '.join(EVENT_KINDS)}", fields={"kind": "unknown"})
         statement = statement.where(MonitorEvent.kind == kind)
+    if not include_own:
+        statement = statement.where(~MonitorEvent.message.startswith(OWN_CHANGE_PREFIX))
     return paginate(
         statement.order_by(MonitorEvent.created_at.desc(), MonitorEvent.id.desc()), page, page_size
     )

@@ -1,8 +1,10 @@
-"""Alert notifications: channels (email over the configured SMTP server, or a webhook), with cooldowns."""
+"""Alert notifications: channels (email over the configured SMTP server, a webhook, a Telegram chat through the
+Bot API, or a phone number by SMS through the SMS provider), with cooldowns."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import smtplib
 import socket
 from dataclasses import dataclass
@@ -17,11 +19,18 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Alert, Notification, NotificationChannel, User
+from webapp.models import Alert, ChannelSecret, Notification, NotificationChannel, User
 from webapp.services.errors import Invalid, NotFound
+from webapp.services.vault import decrypt_password, encrypt_password
 from webapp.timeutil import isoformat_z
 
-KINDS = ("email", "webhook")
+KINDS = ("email", "webhook", "telegram", "sms")
+#: A Telegram chat: a numeric id (negative for groups) or a public @channel name.
+TELEGRAM_CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
+#: A bot token as BotFather issues it: ``<bot id>:<35-ish characters>``.
+TELEGRAM_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
+#: An international phone number (E.164).
+PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 
 
 @dataclass(frozen=True)
@@ -75,8 +84,18 @@ def create_channel(actor: User, data: dict[str, Any]) -> NotificationChannel:
     errors: dict[str, str] = {}
     kind = data.get("kind")
     target = str(data.get("target") or "").strip()
+    secret = str(data.get("secret") or "").strip()
     if kind not in KINDS:
-        errors["kind"] = "email or webhook"
+        errors["kind"] = "email, webhook, telegram or sms"
+    elif kind == "telegram":
+        if not TELEGRAM_CHAT.match(target):
+            errors["target"] = "a Telegram chat id (digits, negative for groups) or @channel"
+        if not TELEGRAM_TOKEN.match(secret):
+            errors["secret"] = "the bot token from BotFather (123456:ABC...)"  # noqa: S105 - a form message
+    elif kind == "sms":
+        target = target.replace(" ", "")
+        if not PHONE.match(target):
+            errors["target"] = "a phone number in international form (+254...)"
     elif kind == "email":
         try:
             target = validate_email(target, check_deliverability=False).normalized
@@ -102,8 +121,114 @@ def create_channel(actor: User, data: dict[str, Any]) -> NotificationChannel:
         enabled=bool(data.get("enabled", True)),
     )
     db.session.add(channel)
+    if kind == "telegram":
+        db.session.flush()
+        db.session.add(ChannelSecret(channel_id=channel.id, encrypted=encrypt_password(secret)))
     db.session.commit()
     return channel
+
+
+def get_channel(actor: User, channel_id: int) -> NotificationChannel:
+    """The actor's channel with this id.
+
+    :raises NotFound: for someone else's channel.
+    """
+    channel: NotificationChannel | None = db.session.scalar(select(NotificationChannel).where(
+        NotificationChannel.id == channel_id, NotificationChannel.user_id == actor.id))
+    if channel is None:
+        raise NotFound("Channel not found")
+    return channel
+
+
+def send_telegram(base_url: str, token: str, chat_id: str, text: str, timeout: float) -> None:
+    """``sendMessage`` through the Bot API.
+
+    :raises DeliveryFailed: for a network error or an answer that is not ``{"ok": true}`` (the token never
+        appears in the message).
+    """
+    url = f"{base_url.rstrip('/')}/bot{token}/sendMessage"
+    try:
+        response = requests.post(url, json={"chat_id": chat_id, "text": text[:4096]}, timeout=timeout,
+                                 allow_redirects=False)
+    except requests.RequestException as exc:
+        raise DeliveryFailed(f"telegram: {type(exc).__name__}") from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not (response.ok and isinstance(body, dict) and body.get("ok") is True):
+        description = body.get("description") if isinstance(body, dict) else None
+        raise DeliveryFailed(f"telegram answered {response.status_code}: {description or 'no JSON'}")
+
+
+def send_sms(base_url: str, username: str | None, api_key: str | None, to: str, text: str, timeout: float,
+             sender: str | None = None) -> None:
+    """One SMS through Africa's Talking (``POST /version1/messaging``).
+
+    :raises DeliveryFailed: when no account is configured, on a network error, or when the recipient's status
+        is not ``Success``.
+    """
+    if not username or not api_key:
+        raise DeliveryFailed("SMS_USERNAME / SMS_API_KEY are not configured")
+    form = {"username": username, "to": to, "message": text[:459]}
+    if sender:
+        form["from"] = sender
+    try:
+        response = requests.post(f"{base_url.rstrip('/')}/version1/messaging", data=form, timeout=timeout,
+                                 headers={"apiKey": api_key, "Accept": "application/json"}, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise DeliveryFailed(f"sms: {type(exc).__name__}") from None
+    if response.status_code not in (200, 201):
+        raise DeliveryFailed(f"sms provider answered {response.status_code}: {response.text[:100]}")
+    try:
+        recipients = response.json()["SMSMessageData"]["Recipients"]
+    except (ValueError, KeyError, TypeError):
+        raise DeliveryFailed("sms provider answered without recipients") from None
+    if not recipients or recipients[0].get("status") != "Success":
+        status = recipients[0].get("status") if recipients else "no recipient"
+        raise DeliveryFailed(f"sms to {to[:-4]}XXXX: {status}")
+
+
+def short_text(alert: Alert, event: str) -> str:
+    """One or two lines for chat and SMS."""
+    word = "RESOLVED" if event == "resolved" else alert.severity.upper()
+    return f"[RouterDeck] {word}: {alert.message}\n{alert.router.name} ({alert.router.host}) · alert #{alert.id}"
+
+
+def send_to(channel: NotificationChannel, title: str, text: str, body: dict[str, Any]) -> None:
+    """Send one notification on ``channel``.
+
+    :raises DeliveryFailed: / :raises ValueError: when it does not go through.
+    """
+    config = current_app.config
+    if channel.kind == "email":
+        send_email(SmtpSettings.from_config(config), channel.target, title, text)
+    elif channel.kind == "telegram":
+        secret = db.session.get(ChannelSecret, channel.id)
+        if secret is None:
+            raise DeliveryFailed("telegram: the channel has no bot token")
+        send_telegram(str(config["TELEGRAM_API_URL"]), decrypt_password(secret.encrypted), channel.target,
+                      text, float(config.get("NOTIFY_TIMEOUT", 10.0)))
+    elif channel.kind == "sms":
+        send_sms(str(config["SMS_BASE_URL"]), config.get("SMS_USERNAME"), config.get("SMS_API_KEY"),
+                 channel.target, text, float(config.get("NOTIFY_TIMEOUT", 10.0)), config.get("SMS_SENDER_ID"))
+    else:
+        send_webhook(channel.target, body, float(config.get("WEBHOOK_TIMEOUT", 5.0)),
+                     allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE")))
+
+
+def send_test(actor: User, channel_id: int) -> str | None:
+    """Send a test message on one of the actor's channels; return the error, or None when it went through.
+
+    :raises NotFound: for someone else's channel.
+    """
+    channel = get_channel(actor, channel_id)
+    text = "[RouterDeck] Test notification: this channel works."
+    try:
+        send_to(channel, text, text, {"event": "test", "message": text})
+    except (DeliveryFailed, ValueError) as exc:
+        return str(exc)[:500]
+    return None
 
 
 def delete_channel(actor: User, channel_id: int) -> None:
@@ -271,8 +396,7 @@ def deliver(alert: Alert, event: str, now: datetime) -> int:
                 )
                 send_email(settings, channel.target, title, text)
             else:
-                send_webhook(channel.target, body, float(config.get("WEBHOOK_TIMEOUT", 5.0)),
-                             allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE")))
+                send_to(channel, title, short_text(alert, event), body)
         except (DeliveryFailed, ValueError) as exc:  # one bad channel must not stop the others
             error = str(exc)[:500]
         db.session.add(

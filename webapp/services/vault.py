@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Router
+from webapp.models import ChannelSecret, Router
 
 
 class VaultError(RuntimeError):
@@ -42,7 +42,9 @@ def decrypt_password(token: bytes) -> str:
 
 
 def rotate_all(batch_size: int = 500) -> int:
-    """Re-encrypt every stored router password with the first key; safe to run again. Return the row count.
+    """Re-encrypt every stored router password and channel secret with the first key; safe to run again.
+
+    Return the row count.
 
     :raises VaultError: if a row cannot be decrypted with any configured key (nothing is committed then).
     """
@@ -64,4 +66,12 @@ def rotate_all(batch_size: int = 500) -> int:
             count += 1
         last_id = rows[-1].id
         db.session.commit()
+    for secret in db.session.scalars(select(ChannelSecret)):
+        try:
+            secret.encrypted = vault.rotate(bytes(secret.encrypted))
+        except InvalidToken as exc:
+            db.session.rollback()
+            raise VaultError(f"channel {secret.channel_id}: secret cannot be decrypted with any key") from exc
+        count += 1
+    db.session.commit()
     return count

@@ -8,13 +8,13 @@ from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
-from webapp.blueprints.api.fleet_schemas import GroupCreate, GroupUpdate
+from webapp.blueprints.api.fleet_schemas import AcknowledgeMany, GroupCreate, GroupUpdate
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import RouterGroup
-from webapp.services import configs, groups, routers
+from webapp.services import configs, groups, incidents, notify, routers
 from webapp.services.errors import Invalid
 from webapp.services.pagination import page_numbers
-from webapp.timeutil import isoformat_z
+from webapp.timeutil import isoformat_z, utcnow
 
 
 def group_out(group: RouterGroup, count: int) -> dict[str, object]:
@@ -113,6 +113,44 @@ def config_version_diff(router_id: int, version_id: int) -> Response:
         "against_router_id": result.old.router_id, "added": result.added, "removed": result.removed,
         "identical": not result.lines, "diff": result.text,
     })
+
+
+def incident_out(incident: incidents.Incident) -> dict[str, object]:
+    """An incident as JSON."""
+    return {
+        "id": incident.id, "kind": incident.kind, "title": incident.title, "state": incident.state,
+        "group_id": incident.group_id, "group_name": incident.group_name,
+        "started_at": isoformat_z(incident.started_at), "routers": incident.routers,
+        "alerts": [{"id": a.id, "router_id": a.router_id, "router_name": a.router.name, "state": a.state,
+                    "severity": a.severity, "message": a.message, "started_at": isoformat_z(a.started_at)}
+                   for a in incident.alerts],
+    }
+
+
+@bp.get("/incidents/")
+@jwt_required()
+def incident_list() -> Response:
+    state = request.args.get("state") or "open"
+    if state not in ("open", "all"):
+        raise Invalid("state must be open or all", fields={"state": "open or all"})
+    found = incidents.incidents(current_user, include_resolved=state == "all")
+    return json_ok([incident_out(incident) for incident in found])
+
+
+@bp.post("/alerts/acknowledge/")
+@jwt_required()
+def alerts_acknowledge_many() -> Response:
+    body = json_body(AcknowledgeMany)
+    count = incidents.acknowledge(current_user, utcnow(), alert_ids=body.alert_ids, incident_id=body.incident_id,
+                                  everything=body.all, note=body.note, ip_address=request.remote_addr)
+    return json_ok({"acknowledged": count, "message": f"{count} alert(s) acknowledged"})
+
+
+@bp.post("/notification-channels/<int:channel_id>/test/")
+@jwt_required()
+def channel_test(channel_id: int) -> Response:
+    error = notify.send_test(current_user, channel_id)
+    return json_ok({"ok": error is None, "error": error})
 
 
 @bp.record_once

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from webapp.blueprints.api.common import MAX_ID
 from webapp.blueprints.api.fleet_schemas import (
+    AcknowledgedOut,
+    AcknowledgeMany,
+    ChannelTestOut,
     ConfigVersionDetail,
     ConfigVersionPage,
     DiffOut,
     GroupCreate,
     GroupOut,
     GroupUpdate,
+    IncidentOut,
     SnapshotOut,
 )
 from webapp.blueprints.api.schemas import ErrorResponse, MessageResponse
@@ -18,6 +22,7 @@ from webapp.openapi import OPERATIONS, PAGINATION, Doc, Param
 _GROUPS = "Fleet: groups and tags"
 _CONFIGS = "Fleet: configuration history"
 _ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
+_ALERTS = "Monitoring: alerts and notifications"
 
 FLEET_OPERATIONS: dict[str, Doc] = {
     "api.group_list": Doc("Your router groups (sites)", _GROUPS, {200: list[GroupOut]}),
@@ -46,6 +51,19 @@ FLEET_OPERATIONS: dict[str, Doc] = {
         query=(Param("against", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                      "The older version's id; any of your routers' versions (a diff between two routers)."),),
     ),
+    "api.incident_list": Doc(
+        "Incidents: alerts raised together", _ALERTS, {200: list[IncidentOut]},
+        query=(Param("state", {"type": "string", "enum": ["open", "all"]}, "`all` includes resolved ones."),),
+        description="Alerts of one kind on routers of one group (or all ungrouped) that started within 10 "
+        "minutes of each other form one incident: a site going down is one incident listing its routers. "
+        "An incident's id is its first alert's id.",
+    ),
+    "api.alerts_acknowledge_many": Doc(
+        "Acknowledge many alerts: ids, one incident, or all", _ALERTS, {200: AcknowledgedOut},
+        request=AcknowledgeMany, description="Give exactly one of `alert_ids`, `incident_id` or `all: true`. "
+        "Alerts already acknowledged or resolved are skipped.",
+    ),
+    "api.channel_test": Doc("Send a test notification on a channel", _ALERTS, {200: ChannelTestOut}),
 }
 
 

@@ -79,3 +79,42 @@ class DiffOut(BaseModel):
     removed: int
     identical: bool
     diff: str
+
+
+class AcknowledgeMany(StrictBody):
+    alert_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(default=None, max_length=1000)
+    incident_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    all: bool = Field(default=False, description="Every active alert of yours")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class AcknowledgedOut(BaseModel):
+    acknowledged: int
+    message: str
+
+
+class IncidentAlertOut(BaseModel):
+    id: int
+    router_id: int
+    router_name: str
+    state: str
+    severity: str
+    message: str
+    started_at: str
+
+
+class IncidentOut(BaseModel):
+    id: int
+    kind: str
+    title: str
+    state: str
+    group_id: int | None
+    group_name: str | None
+    started_at: str
+    routers: list[str]
+    alerts: list[IncidentAlertOut]
+
+
+class ChannelTestOut(BaseModel):
+    ok: bool
+    error: str | None

@@ -244,7 +244,9 @@ def router_interface_update(router_id: int, name: str) -> Response:
 @jwt_required()
 def router_events(router_id: int) -> Response:
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
-    page = alerts.page_of_events(current_user, router_id, request.args.get("kind") or None, number, size)
+    include_own = (request.args.get("include_own") or "true").lower() not in ("false", "0", "no")
+    page = alerts.page_of_events(current_user, router_id, request.args.get("kind") or None, number, size,
+                                 include_own=include_own)
     return json_ok(page_out(page, [event_out(e) for e in page.items]))
 
 

@@ -85,7 +85,9 @@ MONITORING_OPERATIONS: dict[str, Doc] = {
     ),
     "api.router_events": Doc(
         "A router's event log", _ALERTS, {200: EventPage},
-        query=(*PAGINATION, Param("kind", {"type": "string", "enum": list(EVENT_KINDS)}, "Only this kind.")),
+        query=(*PAGINATION, Param("kind", {"type": "string", "enum": list(EVENT_KINDS)}, "Only this kind."),
+               Param("include_own", _FLAG, "`false` leaves out the configuration changes made through RouterDeck "
+                     "(default `true`).")),
     ),
     "api.router_poll_settings": Doc(
         "Set a router's poll interval", _METRICS, {200: PollSettingsOut}, request=PollSettings,

@@ -60,12 +60,20 @@ def _channel_schema(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [
         {"properties": {"kind": {"const": "email"}, "target": {"pattern": EMAIL, "maxLength": 254}}},
         {"properties": {"kind": {"const": "webhook"}, "target": {"pattern": WEBHOOK_URL}}},
+        {"properties": {"kind": {"const": "telegram"},
+                        "target": {"pattern": r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$"},
+                        "secret": {"pattern": r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$"}},
+         "required": ["secret"]},
+        {"properties": {"kind": {"const": "sms"}, "target": {"pattern": r"^\+[1-9]\d{7,14}$"}}},
     ]
 
 
 class ChannelBody(StrictForbidding, json_schema_extra=_channel_schema):
-    kind: Literal["email", "webhook"]
-    target: str = Field(max_length=500, description="An e-mail address (email) or an http(s) URL (webhook)")
+    kind: Literal["email", "webhook", "telegram", "sms"]
+    target: str = Field(max_length=500, description="An e-mail address (email), an http(s) URL (webhook), a chat "
+                        "id or @channel (telegram) or a +country phone number (sms)")
+    secret: str | None = Field(default=None, max_length=200,
+                               description="telegram: the bot token (write-only, stored encrypted)")
     cooldown_minutes: Whole = Field(default=30, ge=0, le=10080,
                                     description="Minutes between two notifications about one alert")
     enabled: bool = True
@@ -207,7 +215,7 @@ class RuleList(BaseModel):
 
 class ChannelOut(BaseModel):
     id: int
-    kind: Literal["email", "webhook"]
+    kind: Literal["email", "webhook", "telegram", "sms"]
     target: str
     cooldown_minutes: int
     enabled: bool

@@ -8,23 +8,26 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from webapp.blueprints.dashboard import bp
 from webapp.blueprints.dashboard.htmx import navigate
 from webapp.extensions import db
-from webapp.forms_fleet import GroupForm
+from webapp.forms_fleet import ChannelForm, GroupForm, RuleForm
 from webapp.models import ConfigVersion, Router
-from webapp.services import configs, groups, routers
-from webapp.services.errors import Conflict, Invalid, ServiceError
+from webapp.services import alerts, configs, groups, incidents, notify, routers
+from webapp.services.errors import Conflict, Invalid, NotFound, ServiceError
 from webapp.services.routers import RouterFilters
+from webapp.timeutil import utcnow
 
 VERSIONS_PER_PAGE = 20
 
 
-def _form_errors(form: GroupForm, error: Invalid | Conflict) -> None:
+def _form_errors(form: GroupForm | ChannelForm, error: Invalid | Conflict) -> None:
     for name, message in error.fields.items():
         field = form._fields.get(name)
         if field is not None:
@@ -155,3 +158,102 @@ def router_config_download(router_id: int, version_id: int) -> Response:
     version = configs.get_version(current_user, router_id, version_id)
     return Response(version.content, mimetype="text/plain", headers={
         "Content-Disposition": f'attachment; filename="{configs.rsc_filename(router, version)}"'})
+
+
+@bp.get("/incidents")
+def incidents_page() -> ResponseReturnValue:
+    show_all = request.args.get("state") == "all"
+    return render_template("fleet/incidents.html", incidents=incidents.incidents(current_user,
+                                                                                 include_resolved=show_all),
+                           show_all=show_all)
+
+
+@bp.post("/incidents/acknowledge")
+def incidents_acknowledge() -> ResponseReturnValue:
+    scope = request.form.get("scope", "selected")
+    note = (request.form.get("note") or "").strip() or None
+    try:
+        if scope == "all":
+            count = incidents.acknowledge(current_user, utcnow(), everything=True, note=note,
+                                          ip_address=request.remote_addr)
+        elif scope.startswith("incident:") and scope[9:].isdigit():
+            count = incidents.acknowledge(current_user, utcnow(), incident_id=int(scope[9:]), note=note,
+                                          ip_address=request.remote_addr)
+        else:
+            ids = [int(v) for v in request.form.getlist("alert_id") if v.isdigit()]
+            if not ids:
+                flash(_("Select at least one alert."), "error")
+                return navigate(url_for("dashboard.incidents_page"))
+            count = incidents.acknowledge(current_user, utcnow(), alert_ids=ids, note=note,
+                                          ip_address=request.remote_addr)
+    except Invalid as error:
+        flash(error.message, "error")
+        return navigate(url_for("dashboard.incidents_page"))
+    flash(_("%(n)s alert(s) acknowledged.", n=count), "success")
+    return navigate(url_for("dashboard.incidents_page"))
+
+
+def _settings_page(rule_form: RuleForm, channel_form: ChannelForm, status: int,
+                   tested: dict[int, str | None] | None = None) -> ResponseReturnValue:
+    rule_form.router_id.choices = [SelectChoice("", _("All routers")),
+                                   *(SelectChoice(str(r.id), r.name) for r in routers.all_routers(current_user))]
+    names = {r.id: r.name for r in routers.all_routers(current_user)}
+    return render_template("fleet/alert_settings.html", rules=alerts.list_rules(current_user),
+                           defaults=alerts.DEFAULT_RULES, channels=notify.list_channels(current_user),
+                           rule_form=rule_form, channel_form=channel_form, router_names=names,
+                           tested=tested or {}), status
+
+
+@bp.get("/alert-settings")
+def alert_settings() -> ResponseReturnValue:
+    return _settings_page(RuleForm(formdata=None), ChannelForm(formdata=None), 200)
+
+
+@bp.post("/alert-settings/rules")
+def alert_rule_save() -> ResponseReturnValue:
+    form = RuleForm()
+    form.router_id.choices = [SelectChoice("", "")] + [SelectChoice(str(r.id), r.name)
+                                                       for r in routers.all_routers(current_user)]
+    if form.validate_on_submit():
+        try:
+            alerts.save_rule(current_user, form.rule_data())
+        except (Invalid, NotFound) as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("Alert rule saved."), "success")
+            return navigate(url_for("dashboard.alert_settings"))
+    return _settings_page(form, ChannelForm(formdata=None), 422)
+
+
+@bp.post("/alert-settings/rules/<int:rule_id>/delete")
+def alert_rule_delete(rule_id: int) -> ResponseReturnValue:
+    alerts.delete_rule(current_user, rule_id)
+    flash(_("Alert rule removed: the default applies again."), "success")
+    return navigate(url_for("dashboard.alert_settings"))
+
+
+@bp.post("/alert-settings/channels")
+def alert_channel_create() -> ResponseReturnValue:
+    form = ChannelForm()
+    if form.validate_on_submit():
+        try:
+            notify.create_channel(current_user, form.channel_data())
+        except Invalid as error:
+            _form_errors(form, error)
+        else:
+            flash(_("Notification channel added."), "success")
+            return navigate(url_for("dashboard.alert_settings"))
+    return _settings_page(RuleForm(formdata=None), form, 422)
+
+
+@bp.post("/alert-settings/channels/<int:channel_id>/delete")
+def alert_channel_delete(channel_id: int) -> ResponseReturnValue:
+    notify.delete_channel(current_user, channel_id)
+    flash(_("Notification channel removed."), "success")
+    return navigate(url_for("dashboard.alert_settings"))
+
+
+@bp.post("/alert-settings/channels/<int:channel_id>/test")
+def alert_channel_test(channel_id: int) -> ResponseReturnValue:
+    error = notify.send_test(current_user, channel_id)
+    return _settings_page(RuleForm(formdata=None), ChannelForm(formdata=None), 200, {channel_id: error})

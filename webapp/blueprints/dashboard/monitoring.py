@@ -108,10 +108,11 @@ def _interfaces_context(router_id: int, error: str | None = None) -> dict[str, A
 def _events_context(router_id: int) -> dict[str, Any]:
     router = get_router(current_user, router_id)
     kind = request.args.get("kind") or None
-    page = alerts.page_of_events(
-        current_user, router_id, kind if kind in alerts.EVENT_KINDS else None, _page(), EVENTS_PER_PAGE
-    )
-    return {"router": router, "events": page, "kind": kind}
+    kind = kind if kind in alerts.EVENT_KINDS else None
+    # RouterDeck's own configuration changes fill the feed; they are shown only when asked for.
+    own = request.args.get("own") == "1"
+    page = alerts.page_of_events(current_user, router_id, kind, _page(), EVENTS_PER_PAGE, include_own=own)
+    return {"router": router, "events": page, "kind": kind, "own": own, "event_kinds": alerts.EVENT_KINDS}
 
 
 @bp.get("/monitoring")
