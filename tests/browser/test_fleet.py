@@ -69,3 +69,41 @@ def test_group_a_site_filter_it_and_see_a_config_diff(page, live_server, login, 
     page.goto(live_server.url + "/dashboard/groups")
     assert "Kawangware" in page.locator("[data-testid=group-rows]").inner_text()
     screenshot(page, "fleet-groups-phone")
+
+
+def test_incidents_acknowledge_all_on_a_phone(page, live_server, login, screenshot) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Alert, Router, RouterGroup, RouterGroupMember, User
+    from webapp.timeutil import utcnow
+
+    login(page)
+    with live_server.app.app_context():
+        owner = db.session.scalar(select(User).where(User.username == "alice"))
+        group = RouterGroup(user_id=owner.id, name="Githurai", description="")
+        db.session.add(group)
+        db.session.flush()
+        for index in range(3):
+            router = Router(user_id=owner.id, name=f"gh-{index}", host="127.0.0.1", username="a",
+                            encrypted_password=b"x")
+            db.session.add(router)
+            db.session.flush()
+            db.session.add(RouterGroupMember(router_id=router.id, group_id=group.id))
+            db.session.add(Alert(user_id=owner.id, router_id=router.id, kind="offline", severity="critical",
+                                 message="Router offline for 5 minutes",
+                                 started_at=utcnow() - timedelta(minutes=20 - index)))
+        db.session.commit()
+    page.set_viewport_size(PHONE)
+    page.goto(live_server.url + "/dashboard/incidents")
+    incident = page.locator("[data-testid=incident]", has_text="3 routers offline at Githurai")
+    incident.wait_for()
+    screenshot(page, "fleet-incidents-phone")
+    page.click("[data-testid=ack-all]")
+    page.wait_for_url(re.compile(r".*/dashboard/incidents$"))
+    assert "acknowledged" in page.locator("[data-testid=incident]", has_text="Githurai").inner_text()
+    page.goto(live_server.url + "/dashboard/alert-settings")
+    page.locator("[data-testid=channel-form]").wait_for()
+    screenshot(page, "fleet-alert-settings-phone")
