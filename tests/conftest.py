@@ -1,7 +1,14 @@
-"""Fixtures shared by the web-facing suites: a fresh app on a real SQLite file per test."""
+"""Fixtures shared by the web-facing suites: a fresh app on a real database per test.
+
+The database is a SQLite file, or with ``ROUTERDECK_TEST_DATABASE=postgresql`` (``make test`` runs the
+services, API and dashboard suites both ways) a fresh database on a throwaway PostgreSQL cluster, copied from
+a template the migrations built once.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +21,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
+from tests import postgres
 from webapp import create_app
 from webapp.extensions import db
 from webapp.services import accounts, gateway
+
+ON_POSTGRES = os.environ.get("ROUTERDECK_TEST_DATABASE", "sqlite") == "postgresql"
 
 PASSWORD = "correct horse battery"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "webapp" / "translations"
@@ -49,8 +59,69 @@ def make_config(db_path: Path, **overrides: Any) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": True,
         "LOGIN_RATE_LIMIT": "1000 per minute",
     }
+    if ON_POSTGRES and "SQLALCHEMY_DATABASE_URI" not in overrides:
+        config["SQLALCHEMY_DATABASE_URI"] = _databases.fresh()
     config.update(overrides)
     return config
+
+
+class _PostgresDatabases:
+    """One cluster for the session; every test database is a copy of a template migrated once."""
+
+    TEMPLATE = "routerdeck_template"
+
+    def __init__(self) -> None:
+        self._cluster: Any = None
+        self._server = ""
+        self._numbers = itertools.count(1)
+
+    def _admin(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self._server.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+
+    def _start(self) -> None:
+        if not postgres.available():
+            pytest.fail("PostgreSQL server binaries are missing: `make test` installs Debian's postgresql")
+        self._cluster = postgres.cluster()
+        self._server = self._cluster.__enter__()
+        with self._admin() as admin:
+            admin.execute(f"CREATE DATABASE {self.TEMPLATE}")
+        url = self._server.rsplit("/", 1)[0] + f"/{self.TEMPLATE}"
+        template_app = create_app(make_config(Path("unused.db"), SQLALCHEMY_DATABASE_URI=url))
+        with template_app.app_context():
+            upgrade()
+            db.engine.dispose()
+
+    def fresh(self) -> str:
+        """A new, migrated, empty database's URL."""
+        if self._cluster is None:
+            self._start()
+        name = f"test_{os.getpid()}_{next(self._numbers)}"
+        with self._admin() as admin:
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE}")
+        return self._server.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop(self, url: str) -> None:
+        """Delete a test database (disconnecting whoever still holds it)."""
+        name = url.rsplit("/", 1)[-1]
+        if self._cluster is not None and url.startswith(self._server.rsplit("/", 1)[0]) and name.startswith("test_"):
+            with self._admin() as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.__exit__(None, None, None)
+            self._cluster = None
+
+
+_databases = _PostgresDatabases()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the session's PostgreSQL cluster, if one was started."""
+    del config
+    _databases.close()
 
 
 @pytest.fixture
@@ -69,6 +140,8 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     gateway.close_pool()
     with application.app_context():
         db.engine.dispose()
+    if ON_POSTGRES:
+        _databases.drop(app_config["SQLALCHEMY_DATABASE_URI"])
 
 
 @pytest.fixture

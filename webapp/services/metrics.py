@@ -138,7 +138,7 @@ def _roll_raw(start: int, end: int) -> int:
         .group_by(MetricPoint.router_id, MetricPoint.name, MetricPoint.subject, bucket)
     )
     columns = ["resolution", "router_id", "name", "subject", "ts", "avg", "min", "max", "samples"]
-    return rowcount(db.session.execute(insert(MetricRollup).from_select(columns, source)))
+    return _inserted(insert(MetricRollup).from_select(columns, source))
 
 
 def _roll_five_minutes(start: int, end: int) -> int:
@@ -161,7 +161,12 @@ def _roll_five_minutes(start: int, end: int) -> int:
         .group_by(five.router_id, five.name, five.subject, bucket)
     )
     columns = ["resolution", "router_id", "name", "subject", "ts", "avg", "min", "max", "samples"]
-    return rowcount(db.session.execute(insert(MetricRollup).from_select(columns, source)))
+    return _inserted(insert(MetricRollup).from_select(columns, source))
+
+
+def _inserted(statement: Any) -> int:
+    # psycopg answers rowcount -1 for INSERT ... SELECT: count what RETURNING gives back instead.
+    return len(db.session.execute(statement.returning(literal(1))).all())
 
 
 def _advance(resolution: int, source_start: int | None, end: int, roll: Any) -> int:
