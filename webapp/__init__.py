@@ -53,6 +53,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     register_blueprints(app)
     cli.init_app(app)
+    if app.config.get("BROKER_URL"):
+        from webapp.scale.celery import init_celery
+
+        init_celery(app)
     return app
 
 
@@ -68,6 +72,9 @@ def _normalise_config(app: Flask) -> None:
     if isinstance(kinds, str):  # FLASK_READY_WORKER_KINDS="poller,worker" as well as a JSON list
         kinds = [k.strip() for k in kinds.split(",") if k.strip()]
     app.config["READY_WORKER_KINDS"] = list(kinds)
+    if app.config.get("BROKER_URL") and app.config.get("RATELIMIT_STORAGE_URI") == "memory://":
+        # Scale mode runs several web processes: rate limits are counted in Redis, not per process.
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["BROKER_URL"]
 
 
 def _invoked_command() -> str | None:

@@ -85,3 +85,10 @@ class Defaults:
     WORKER_STALE_SECONDS = 180
     HEALTH_TIMEOUT = 2.0
     METRICS_TOKEN: str | None = None
+    # Scale mode's polling: routers per enqueued shard, how long a lease lasts (a dead worker's routers are
+    # free again after it: keep it under POLL_INTERVAL), how often the scheduler looks for due routers, and
+    # after how long Redis hands an unacknowledged task to another worker.
+    POLL_SHARD_SIZE = 500
+    POLL_LEASE_SECONDS = 30
+    SCHEDULER_TICK = 2.0
+    CELERY_VISIBILITY_TIMEOUT = 300
