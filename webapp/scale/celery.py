@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import Celery, Task
 from flask import Flask
-from kombu import Queue
+from kombu.entity import Queue
 
 QUEUES = ("payments", "routers", "monitoring")
 
@@ -20,7 +20,7 @@ QUEUES = ("payments", "routers", "monitoring")
 def init_celery(app: Flask) -> Celery:
     """Create the Celery app for ``app`` (broker ``BROKER_URL``) and keep it in ``app.extensions["celery"]``."""
 
-    class FlaskTask(Task):  # type: ignore[misc]
+    class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, PollState, Router
@@ -19,11 +19,11 @@ from webapp.models import AuditEvent, PollState, Router
 _STATES = PollState.__table__
 
 
-def _free(now: datetime) -> object:
+def _free(now: datetime) -> ColumnElement[bool]:
     return or_(_STATES.c.lease_until.is_(None), _STATES.c.lease_until < now)
 
 
-def _due(now: datetime) -> object:
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(_STATES.c.next_poll_at.is_(None), _STATES.c.next_poll_at <= now)
 
 
