@@ -65,3 +65,20 @@ class ChannelForm(FlaskForm):
         """The fields as the notification service takes them."""
         return {"kind": self.kind.data, "target": self.target.data or "", "secret": self.secret.data or None,
                 "cooldown_minutes": self.cooldown_minutes.data if self.cooldown_minutes.data is not None else 30}
+
+
+class SafeChangeForm(FlaskForm):
+    """A change applied with an automatic rollback; data is one ``key=value`` per line."""
+
+    command = StringField(_l("Command"), validators=[DataRequired(), Length(max=200)])
+    method = SelectField(_l("Method"), choices=[SelectChoice("PUT", "PUT (set)"), SelectChoice("POST", "POST"),
+                                                SelectChoice("PATCH", "PATCH")], default="PUT")
+    data = TextAreaField(_l("Values, one key=value per line"), validators=[Optional(), Length(max=4000)])
+    rollback_minutes = IntegerField(_l("Undo by itself after (minutes)"), default=5,
+                                    validators=[DataRequired(), NumberRange(min=1, max=60)])
+    confirm = BooleanField(_l("I know this command is risky"))
+
+    def values(self) -> dict[str, str]:
+        """The data lines as a mapping (blank lines and lines without ``=`` are ignored)."""
+        pairs = (line.split("=", 1) for line in (self.data.data or "").splitlines() if "=" in line)
+        return {key.strip(): value.strip() for key, value in pairs if key.strip()}

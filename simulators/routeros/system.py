@@ -552,10 +552,10 @@ def run_script(state: RouterState, text: str) -> list[Reply]:
         args: dict[str, str] = {}
         for word in rest[index + 1:]:
             key, equals, value = word.partition("=")
-            if equals:
-                args[key] = _find(state, menu, value) if value.startswith("[") else value
-            elif word.startswith("["):
+            if word.startswith("["):
                 args["numbers"] = _find(state, menu, word)
+            elif equals:
+                args[key] = _find(state, menu, value) if value.startswith("[") else value
             elif "numbers" not in args and verb not in ("add", "print", "export"):
                 args["numbers"] = word
             else:

@@ -263,3 +263,12 @@ def test_package_update_errors_and_channels_over_rest(fleet: Simulator) -> None:
     finally:
         router.set_upgrade(error=None)
     assert rest(router, "PATCH", "system/package/update", json={"channel": "nightly"}).status_code == 400
+
+
+def test_run_script_finds_items_with_quoted_find_expressions(fleet: Simulator) -> None:
+    router = fleet.router("sched")
+    router.execute("/system/scheduler/add", {"name": "to be removed"})
+    router.run_script('/system scheduler remove [find name="to be removed"]\n/ip pool\nadd name=ctx ranges=10.3.0.2')
+    assert not any(r["name"] == "to be removed" for r in router.execute("/system/scheduler/print"))
+    assert any(r["name"] == "ctx" for r in router.execute("/ip/pool/print"))
+    router.run_script("/ip pool remove [find name=does-not-exist]")  # matches nothing: the console does nothing

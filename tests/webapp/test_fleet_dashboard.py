@@ -110,3 +110,20 @@ def test_another_owners_configuration_is_404(logged_in: FlaskClient, client, sim
 
     HtmlAuth(client).login("mallory")
     assert client.get(f"/dashboard/routers/{rid}/configs").status_code == 404
+
+
+def test_safe_change_form_applies_and_lists_the_change(logged_in: FlaskClient, sim) -> None:  # type: ignore[no-untyped-def]
+    sim_router = sim.router("edge-2")
+    rid = _add_router(logged_in, sim_router)
+    page = f"/dashboard/routers/{rid}/configs"
+    refused = _post(logged_in, page, f"/dashboard/routers/{rid}/safe-changes",
+                    {"command": "system/reboot", "method": "POST", "data": "", "rollback_minutes": "5", "confirm": "y"})
+    assert refused.status_code == 422 and "no automatic undo" in refused.get_data(as_text=True)
+    applied = _post(logged_in, page, f"/dashboard/routers/{rid}/safe-changes",
+                    {"command": "system/identity/set", "method": "PUT", "data": "name=edge-2b",
+                     "rollback_minutes": "3"})
+    assert applied.status_code == 303
+    assert sim_router.execute("/system/identity/print")[0]["name"] == "edge-2b"
+    listing = logged_in.get(page).get_data(as_text=True).split('data-testid="safe-changes"')[1]
+    assert "confirmed" in listing and "/system identity set name=edge-2" in listing
+    sim_router.execute("/system/identity/set", {"name": "edge-2"})

@@ -6,7 +6,14 @@ Every module is imported here so ``db.metadata`` is complete for migrations and 
 from __future__ import annotations
 
 from webapp.models.core import ApiKey, AuditEvent, CommandRun, Router, TokenSession, User
-from webapp.models.fleet import ChannelSecret, ConfigVersion, RouterGroup, RouterGroupMember, RouterTag
+from webapp.models.fleet import (
+    ChannelSecret,
+    ConfigVersion,
+    RouterGroup,
+    RouterGroupMember,
+    RouterTag,
+    SafeChange,
+)
 from webapp.models.hotspot import HotspotSettings, HotspotSite, Package, Sale, Voucher, VoucherBatch
 from webapp.models.monitoring import (
                                       Alert,
@@ -39,4 +46,4 @@ __all__ = [
 __all__ += ["Alert", "AlertRule", "CompactionMark", "MetricPoint", "MetricRollup", "MonitorEvent", "MonitoredInterface",
             "Notification", "NotificationChannel", "PollState"]
 __all__ += ["MetricChunk", "WorkerHeartbeat"]
-__all__ += ["ChannelSecret", "ConfigVersion", "RouterGroup", "RouterGroupMember", "RouterTag"]
+__all__ += ["ChannelSecret", "ConfigVersion", "RouterGroup", "RouterGroupMember", "RouterTag", "SafeChange"]

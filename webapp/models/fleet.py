@@ -77,3 +77,28 @@ class ChannelSecret(Model):
     channel_id: Mapped[int] = mapped_column(ForeignKey("notification_channels.id", ondelete="CASCADE"),
                                             primary_key=True)
     encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SafeChange(Model):
+    """A change applied with an automatic rollback armed on the router (a /system/scheduler entry that undoes
+    it after ``rollback_minutes`` unless RouterDeck reaches the router again and disarms it)."""
+
+    __tablename__ = "safe_changes"
+    __table_args__ = (Index("ix_safe_changes_router", "router_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"))
+    command_id: Mapped[int | None] = mapped_column(ForeignKey("command_runs.id", ondelete="SET NULL"), default=None)
+    command: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(8))
+    undo: Mapped[str] = mapped_column(Text)
+    scheduler_name: Mapped[str] = mapped_column(String(64))
+    rollback_minutes: Mapped[int]
+    # armed → confirmed (reached again, rollback removed) | pending (not reached: the router will undo it)
+    # → rolled_back (the router ran the undo) | failed (the change itself was refused; rollback removed)
+    state: Mapped[str] = mapped_column(String(16), default="armed")
+    message: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rollback_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

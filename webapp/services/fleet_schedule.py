@@ -8,17 +8,18 @@ import threading
 from flask import Flask
 
 from webapp.extensions import db
-from webapp.services import configs
+from webapp.services import configs, safe_changes
 
 log = logging.getLogger(__name__)
 
 
-def run_forever(app: Flask, stop: threading.Event, *, every: float = 300.0) -> None:
-    """Every ``every`` seconds take the exports that are due, until ``stop`` is set (a failed router is retried
-    on the next round; one bad round never ends the loop)."""
+def run_forever(app: Flask, stop: threading.Event, *, every: float = 30.0) -> None:
+    """Every ``every`` seconds settle pending safe changes and take the exports that are due, until ``stop`` is
+    set (a failed router is retried on the next round; one bad round never ends the loop)."""
     with app.app_context():
         while not stop.is_set():
             try:
+                safe_changes.check_pending()
                 outcome = configs.run_daily_backups()
                 if any(outcome.values()):
                     log.info("daily configuration exports: %s", outcome)

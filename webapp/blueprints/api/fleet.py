@@ -8,10 +8,10 @@ from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
-from webapp.blueprints.api.fleet_schemas import AcknowledgeMany, GroupCreate, GroupUpdate
+from webapp.blueprints.api.fleet_schemas import AcknowledgeMany, GroupCreate, GroupUpdate, SafeChangeRequest
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import RouterGroup
-from webapp.services import configs, groups, incidents, notify, routers
+from webapp.services import configs, groups, incidents, notify, routers, safe_changes
 from webapp.services.errors import Invalid
 from webapp.services.pagination import page_numbers
 from webapp.timeutil import isoformat_z, utcnow
@@ -151,6 +151,32 @@ def alerts_acknowledge_many() -> Response:
 def channel_test(channel_id: int) -> Response:
     error = notify.send_test(current_user, channel_id)
     return json_ok({"ok": error is None, "error": error})
+
+
+@bp.get("/routers/<int:router_id>/safe-changes/")
+@jwt_required()
+def safe_change_list(router_id: int) -> Response:
+    return json_ok([safe_changes.change_out(c) for c in safe_changes.for_router(current_user, router_id)])
+
+
+@bp.post("/routers/<int:router_id>/safe-changes/")
+@jwt_required()
+def safe_change_apply(router_id: int) -> Response:
+    body = json_body(SafeChangeRequest)
+    change = safe_changes.apply(current_user, router_id, body.command, body.method, body.params, body.data,
+                                rollback_minutes=body.rollback_minutes, confirm=body.confirm,
+                                ip_address=request.remote_addr)
+    return json_ok(safe_changes.change_out(change), 201)
+
+
+@bp.post("/routers/<int:router_id>/safe-changes/<int:change_id>/check/")
+@jwt_required()
+def safe_change_check(router_id: int, change_id: int) -> Response:
+    routers.get_router(current_user, router_id)
+    change = safe_changes.check(current_user, change_id)
+    if change.router_id != router_id:
+        raise Invalid("that safe change belongs to another router", fields={"change_id": "other router"})
+    return json_ok(safe_changes.change_out(change))
 
 
 @bp.record_once

@@ -14,6 +14,8 @@ from webapp.blueprints.api.fleet_schemas import (
     GroupOut,
     GroupUpdate,
     IncidentOut,
+    SafeChangeOut,
+    SafeChangeRequest,
     SnapshotOut,
 )
 from webapp.blueprints.api.schemas import ErrorResponse, MessageResponse
@@ -23,6 +25,7 @@ _GROUPS = "Fleet: groups and tags"
 _CONFIGS = "Fleet: configuration history"
 _ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
 _ALERTS = "Monitoring: alerts and notifications"
+_SAFE = "Fleet: safe changes"
 
 FLEET_OPERATIONS: dict[str, Doc] = {
     "api.group_list": Doc("Your router groups (sites)", _GROUPS, {200: list[GroupOut]}),
@@ -64,6 +67,17 @@ FLEET_OPERATIONS: dict[str, Doc] = {
         "Alerts already acknowledged or resolved are skipped.",
     ),
     "api.channel_test": Doc("Send a test notification on a channel", _ALERTS, {200: ChannelTestOut}),
+    "api.safe_change_list": Doc("A router's safe changes, newest first", _SAFE, {200: list[SafeChangeOut]}),
+    "api.safe_change_apply": Doc(
+        "Apply a change with an automatic rollback armed on the router", _SAFE,
+        {201: SafeChangeOut, 409: ErrorResponse, 422: ErrorResponse, **_ROUTER_ERRORS}, request=SafeChangeRequest,
+        description="A /system/scheduler entry that restores the previous values is added first; after the change "
+        "RouterDeck connects again on a fresh connection and removes it (`confirmed`). When it cannot get in "
+        "(`pending`), the router undoes the change itself after `rollback_minutes`. Only set, enable, disable "
+        "and add (with a name or address) have a known undo; anything else is 422.",
+    ),
+    "api.safe_change_check": Doc("Look at a pending safe change again", _SAFE, {200: SafeChangeOut},
+                                 request=None, request_required=False),
 }
 
 

@@ -118,3 +118,29 @@ class IncidentOut(BaseModel):
 class ChannelTestOut(BaseModel):
     ok: bool
     error: str | None
+
+
+class SafeChangeRequest(StrictBody):
+    command: str = Field(min_length=1, max_length=200, description="As execute-command: ip/service/set...")
+    method: str = Field(default="POST", max_length=8)
+    params: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
+    data: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
+    confirm: bool = False
+    rollback_minutes: int = Field(default=5, ge=1, le=60,
+                                  description="The router undoes the change after this long unless RouterDeck "
+                                  "reaches it again and disarms the rollback")
+
+
+class SafeChangeOut(BaseModel):
+    id: int
+    router_id: int
+    command: str
+    method: str
+    command_id: int | None
+    undo: str
+    scheduler_name: str
+    rollback_minutes: int
+    state: str
+    message: str | None
+    created_at: str
+    rollback_at: str

@@ -17,9 +17,9 @@ from wtforms.fields.choices import SelectChoice
 from webapp.blueprints.dashboard import bp
 from webapp.blueprints.dashboard.htmx import navigate
 from webapp.extensions import db
-from webapp.forms_fleet import ChannelForm, GroupForm, RuleForm
+from webapp.forms_fleet import ChannelForm, GroupForm, RuleForm, SafeChangeForm
 from webapp.models import ConfigVersion, Router
-from webapp.services import alerts, configs, groups, incidents, notify, routers
+from webapp.services import alerts, configs, groups, incidents, notify, routers, safe_changes
 from webapp.services.errors import Conflict, Invalid, NotFound, ServiceError
 from webapp.services.routers import RouterFilters
 from webapp.timeutil import utcnow
@@ -112,7 +112,8 @@ def router_configs(router_id: int):  # type: ignore[no-untyped-def]
     page_number = request.args.get("page", type=int) or 1
     page = configs.versions(current_user, router_id, max(page_number, 1), VERSIONS_PER_PAGE)
     return render_template("fleet/configs.html", router=router, page=page, others=_compare_choices(router),
-                           error=None)
+                           error=None, safe_form=SafeChangeForm(formdata=None),
+                           changes=safe_changes.for_router(current_user, router_id))
 
 
 @bp.post("/routers/<int:router_id>/configs")
@@ -125,7 +126,8 @@ def router_config_take(router_id: int):  # type: ignore[no-untyped-def]
         router = routers.get_router(current_user, router_id)
         page = configs.versions(current_user, router_id, 1, VERSIONS_PER_PAGE)
         return render_template("fleet/configs.html", router=router, page=page, others=_compare_choices(router),
-                               error=error.message), 502
+                               error=error.message, safe_form=SafeChangeForm(formdata=None),
+                               changes=safe_changes.for_router(current_user, router_id)), 502
     if snapshot.created:
         flash(_("Configuration stored as version %(id)s.", id=snapshot.version.id), "success")
     else:
@@ -257,3 +259,33 @@ def alert_channel_delete(channel_id: int) -> ResponseReturnValue:
 def alert_channel_test(channel_id: int) -> ResponseReturnValue:
     error = notify.send_test(current_user, channel_id)
     return _settings_page(RuleForm(formdata=None), ChannelForm(formdata=None), 200, {channel_id: error})
+
+
+@bp.post("/routers/<int:router_id>/safe-changes")
+def router_safe_change(router_id: int) -> ResponseReturnValue:
+    router = routers.get_router(current_user, router_id)
+    form = SafeChangeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            change = safe_changes.apply(current_user, router_id, form.command.data or "", form.method.data,
+                                        None, form.values(), rollback_minutes=form.rollback_minutes.data or 5,
+                                        confirm=bool(form.confirm.data), ip_address=request.remote_addr)
+        except ServiceError as failure:
+            if failure.status == 404:
+                raise
+            error = failure.message
+        else:
+            flash(change.message or change.state, "success" if change.state == "confirmed" else "info")
+            return navigate(url_for("dashboard.router_configs", router_id=router_id))
+    page = configs.versions(current_user, router_id, 1, VERSIONS_PER_PAGE)
+    return render_template("fleet/configs.html", router=router, page=page, others=_compare_choices(router),
+                           error=error, safe_form=form, changes=safe_changes.for_router(current_user, router_id)), 422
+
+
+@bp.post("/routers/<int:router_id>/safe-changes/<int:change_id>/check")
+def router_safe_change_check(router_id: int, change_id: int) -> ResponseReturnValue:
+    routers.get_router(current_user, router_id)
+    change = safe_changes.check(current_user, change_id)
+    flash(change.message or change.state, "info")
+    return navigate(url_for("dashboard.router_configs", router_id=router_id))
