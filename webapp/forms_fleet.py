@@ -82,3 +82,19 @@ class SafeChangeForm(FlaskForm):
         """The data lines as a mapping (blank lines and lines without ``=`` are ignored)."""
         pairs = (line.split("=", 1) for line in (self.data.data or "").splitlines() if "=" in line)
         return {key.strip(): value.strip() for key, value in pairs if key.strip()}
+
+
+class OnboardingForm(FlaskForm):
+    """What the onboarding script needs to know."""
+
+    routerdeck_address = StringField(_l("RouterDeck's address as the router sees it"),
+                                     validators=[DataRequired(), Length(max=50)])
+    protocol = SelectField(_l("Management service"), choices=[SelectChoice("api-ssl", "API-SSL (8729)"),
+                                                              SelectChoice("api", "API (8728)"),
+                                                              SelectChoice("rest", "REST over HTTPS (443)")])
+    routeros_major = SelectField(_l("RouterOS"), choices=[SelectChoice("7", "7.x"), SelectChoice("6", "6.x")])
+    identity = StringField(_l("Router name (optional)"), validators=[Optional(), Length(max=32)])
+    wg_endpoint = StringField(_l("WireGuard: RouterDeck's public host (optional)"), validators=[Optional(),
+                                                                                                  Length(max=255)])
+    wg_port = IntegerField(_l("WireGuard port"), default=51820, validators=[Optional(), NumberRange(1, 65535)])
+    wg_public_key = StringField(_l("WireGuard: RouterDeck's public key"), validators=[Optional(), Length(max=44)])

@@ -25,11 +25,12 @@ Management", and the API clients' issue trackers where the manual is silent):
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 
-from simulators.routeros.menus import Field, MenuSchema, ro
+from simulators.routeros.menus import INTERFACE_COUNTERS, Field, MenuSchema, ro
 from simulators.routeros.state import (
     CommandError,
     Extension,
@@ -105,6 +106,49 @@ SCHEDULER_SCHEMA = MenuSchema(
         Field("disabled", kind="bool", default="false"),
         Field("comment"),
     ),
+)
+CERTIFICATE_SCHEMA = MenuSchema(
+    "certificate",
+    (
+        Field("name", required=True),
+        Field("common-name", required=True),
+        Field("key-usage", default="digital-signature,key-encipherment,tls-server"),
+        Field("key-size", default="2048"),
+        Field("days-valid", kind="int", default="365", minimum=1, maximum=36500),
+        Field("subject-alt-name", default=""),
+        ro("private-key", "bool", "false"),
+        ro("trusted", "bool", "false"),
+        ro("fingerprint"),
+        ro("invalid-after"),
+    ),
+)
+WIREGUARD_SCHEMA = MenuSchema(
+    "interface/wireguard",
+    (
+        Field("name", required=True),
+        Field("listen-port", kind="int", default="13231", minimum=1, maximum=65535),
+        Field("mtu", kind="int", default="1420", minimum=1280, maximum=65535),
+        Field("private-key"),
+        ro("public-key"),
+        ro("running", "bool", "true"),
+        Field("disabled", kind="bool", default="false"),
+        Field("comment"),
+    ),
+)
+WIREGUARD_PEER_SCHEMA = MenuSchema(
+    "interface/wireguard/peers",
+    (
+        Field("interface", kind="ref", ref="interface/wireguard", required=True),
+        Field("public-key", required=True),
+        Field("endpoint-address", default=""),
+        Field("endpoint-port", kind="int", default="0", minimum=0, maximum=65535),
+        Field("allowed-address", required=True),
+        Field("persistent-keepalive", kind="duration"),
+        Field("disabled", kind="bool", default="false"),
+        Field("comment"),
+    ),
+    key=None,
+    unique=(("interface", "public-key"),),
 )
 UPDATE_SCHEMA = MenuSchema(
     "system/package/update",
@@ -809,8 +853,11 @@ def _install_pending(state: RouterState) -> None:
 
 
 def _populate(state: RouterState) -> None:
-    for schema in (FILE_SCHEMA, SCRIPT_SCHEMA, SCHEDULER_SCHEMA, UPDATE_SCHEMA):
+    for schema in (FILE_SCHEMA, SCRIPT_SCHEMA, SCHEDULER_SCHEMA, UPDATE_SCHEMA, CERTIFICATE_SCHEMA):
         state.tables[schema.path] = Table(schema)
+    if state.v7:  # WireGuard arrived with RouterOS 7
+        for schema in (WIREGUARD_SCHEMA, WIREGUARD_PEER_SCHEMA):
+            state.tables[schema.path] = Table(schema)
     state.tables["system/package/update"].insert({"installed-version": state.version})
     _data(state)
     if state.board.virtual:
@@ -844,7 +891,42 @@ def _reboot(state: RouterState) -> None:
     data.running = False
 
 
+def _wg_key(state: RouterState) -> str:
+    import base64
+
+    return base64.b64encode(bytes(state.rng.getrandbits(8) for _ in range(32))).decode()
+
+
+def _certificate_sign(state: RouterState, args: Mapping[str, str]) -> Reply:
+    table = state.tables["certificate"]
+    wanted = args.get(".id") or args.get("numbers") or ""
+    number = table.find(wanted.strip())
+    if number is None:
+        raise CommandError("no such item", category=0, status=404)
+    item = table.items[number]
+    if item.get("private-key") == "true":
+        raise CommandError("failure: certificate is already signed", category=4)
+    days = int(item.get("days-valid", "365"))
+    item.update({"private-key": "true", "trusted": "true",
+                 "fingerprint": hashlib.sha256(f"{item['name']}{state.now()}".encode()).hexdigest(),
+                 "invalid-after": format_datetime(state.wall_clock() + days * 86400, state.iso_dates)})
+    return Reply(rows=[{"progress": "done"}])
+
+
 def _written(state: RouterState, path: str) -> None:
+    if path == "interface/wireguard":
+        for item in state.tables[path].items.values():
+            # RouterOS makes a private key when none is given, and shows the public key that goes with it.
+            if not item.get("private-key"):
+                item["private-key"] = _wg_key(state)
+            if not item.get("public-key"):
+                item["public-key"] = hashlib.sha256(item["private-key"].encode()).digest().hex()[:43] + "="
+            interfaces = state.tables["interface"]
+            if interfaces.find(item["name"]) is None:  # every interface also shows in /interface
+                number = interfaces.insert({"name": item["name"], "type": "wg", "running": "true",
+                                            "actual-mtu": item.get("mtu", "1420"), "slave": "false"})
+                state._live[("interface", number)] = dict.fromkeys(INTERFACE_COUNTERS, 0.0)
+                state._rates[("interface", number)] = (0.0, 0.0)
     if path == "system/scheduler":
         _scheduler_written(state)
     elif path == "file":
@@ -879,6 +961,7 @@ register_extension(Extension(populate=_populate, advance=_advance, reboot=_reboo
 _HANDLERS: dict[str, tuple[str, Callable[[RouterState, Mapping[str, str]], Reply]]] = {
     "export": ("read", _export),
     "import": ("write", _import),
+    "certificate/sign": ("write", _certificate_sign),
     "file/add": ("write", _file_add),
     "system/script/run": ("test", _script_run),
     "system/package/update/check-for-updates": ("read", _check_for_updates),

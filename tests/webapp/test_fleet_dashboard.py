@@ -127,3 +127,19 @@ def test_safe_change_form_applies_and_lists_the_change(logged_in: FlaskClient, s
     listing = logged_in.get(page).get_data(as_text=True).split('data-testid="safe-changes"')[1]
     assert "confirmed" in listing and "/system identity set name=edge-2" in listing
     sim_router.execute("/system/identity/set", {"name": "edge-2"})
+
+
+def test_onboarding_page_makes_a_script_that_the_router_accepts(logged_in: FlaskClient, sim) -> None:  # type: ignore[no-untyped-def]
+    assert "onboard-link" in logged_in.get("/dashboard/routers/new").get_data(as_text=True)
+    bad = _post(logged_in, "/dashboard/routers/onboard", "/dashboard/routers/onboard",
+                {"routerdeck_address": "nowhere", "protocol": "api", "routeros_major": "7"})
+    assert bad.status_code == 422
+    made = _post(logged_in, "/dashboard/routers/onboard", "/dashboard/routers/onboard",
+                 {"routerdeck_address": "127.0.0.1", "protocol": "api", "routeros_major": "7", "identity": ""})
+    assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
+    html = made.get_data(as_text=True)
+    script = html.split('data-testid="onboard-script">')[1].split("</pre>")[0]
+    import html as html_module
+
+    sim.router("edge-1").run_script(html_module.unescape(script))
+    assert any(r["name"] == "routerdeck" for r in sim.router("edge-1").execute("/user/print"))

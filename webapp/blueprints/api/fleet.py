@@ -8,10 +8,16 @@ from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
-from webapp.blueprints.api.fleet_schemas import AcknowledgeMany, GroupCreate, GroupUpdate, SafeChangeRequest
+from webapp.blueprints.api.fleet_schemas import (
+    AcknowledgeMany,
+    GroupCreate,
+    GroupUpdate,
+    OnboardingRequest,
+    SafeChangeRequest,
+)
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import RouterGroup
-from webapp.services import configs, groups, incidents, notify, routers, safe_changes
+from webapp.services import configs, groups, incidents, notify, onboarding, routers, safe_changes
 from webapp.services.errors import Invalid
 from webapp.services.pagination import page_numbers
 from webapp.timeutil import isoformat_z, utcnow
@@ -177,6 +183,23 @@ def safe_change_check(router_id: int, change_id: int) -> Response:
     if change.router_id != router_id:
         raise Invalid("that safe change belongs to another router", fields={"change_id": "other router"})
     return json_ok(safe_changes.change_out(change))
+
+
+@bp.post("/routers/onboarding-script/")
+@jwt_required()
+def onboarding_script() -> Response:
+    body = json_body(OnboardingRequest)
+    tunnel = None
+    if body.wireguard is not None:
+        tunnel = onboarding.WireGuard(body.wireguard.endpoint, body.wireguard.port, body.wireguard.public_key,
+                                      body.wireguard.router_address, body.wireguard.routerdeck_address)
+    result = onboarding.generate(routerdeck_address=body.routerdeck_address, protocol=body.protocol,
+                                 username=body.username, routeros_major=body.routeros_major,
+                                 identity=body.identity, wireguard=tunnel)
+    response = json_ok({"script": result.script, "username": result.username, "password": result.password,
+                        "protocol": result.protocol, "port": result.port, "host_hint": result.host_hint})
+    response.headers["Cache-Control"] = "no-store"  # it holds a password
+    return response
 
 
 @bp.record_once

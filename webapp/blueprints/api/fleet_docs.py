@@ -14,6 +14,8 @@ from webapp.blueprints.api.fleet_schemas import (
     GroupOut,
     GroupUpdate,
     IncidentOut,
+    OnboardingOut,
+    OnboardingRequest,
     SafeChangeOut,
     SafeChangeRequest,
     SnapshotOut,
@@ -67,6 +69,13 @@ FLEET_OPERATIONS: dict[str, Doc] = {
         "Alerts already acknowledged or resolved are skipped.",
     ),
     "api.channel_test": Doc("Send a test notification on a channel", _ALERTS, {200: ChannelTestOut}),
+    "api.onboarding_script": Doc(
+        "A script to paste into a new router so RouterDeck can manage it", _GROUPS, {200: OnboardingOut},
+        request=OnboardingRequest,
+        description="Creates a least-privilege user group and user with a random password (returned once, not "
+        "stored), opens only the chosen service (API-SSL with a self-signed certificate, API, or REST over "
+        "HTTPS) and only to RouterDeck's address, and optionally a WireGuard tunnel to RouterDeck (RouterOS 7).",
+    ),
     "api.safe_change_list": Doc("A router's safe changes, newest first", _SAFE, {200: list[SafeChangeOut]}),
     "api.safe_change_apply": Doc(
         "Apply a change with an automatic rollback armed on the router", _SAFE,

@@ -144,3 +144,30 @@ class SafeChangeOut(BaseModel):
     message: str | None
     created_at: str
     rollback_at: str
+
+
+class WireGuardIn(StrictBody):
+    endpoint: str = Field(min_length=1, max_length=255, description="RouterDeck's public host or address")
+    port: int = Field(default=51820, ge=1, le=65535)
+    public_key: str = Field(min_length=44, max_length=44, description="RouterDeck's WireGuard public key")
+    router_address: str = Field(default="10.99.0.2/24", max_length=50)
+    routerdeck_address: str = Field(default="10.99.0.1", max_length=50)
+
+
+class OnboardingRequest(StrictBody):
+    routerdeck_address: str = Field(min_length=1, max_length=50,
+                                    description="RouterDeck's IP address (or network) as the router sees it")
+    protocol: str = Field(default="api-ssl", pattern="^(api-ssl|api|rest)$")
+    routeros_major: int = Field(default=7, ge=6, le=7)
+    username: str = Field(default="routerdeck", min_length=1, max_length=32)
+    identity: str | None = Field(default=None, max_length=32)
+    wireguard: WireGuardIn | None = None
+
+
+class OnboardingOut(BaseModel):
+    script: str
+    username: str
+    password: str
+    protocol: str
+    port: int
+    host_hint: str | None

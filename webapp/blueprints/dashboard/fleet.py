@@ -17,9 +17,9 @@ from wtforms.fields.choices import SelectChoice
 from webapp.blueprints.dashboard import bp
 from webapp.blueprints.dashboard.htmx import navigate
 from webapp.extensions import db
-from webapp.forms_fleet import ChannelForm, GroupForm, RuleForm, SafeChangeForm
+from webapp.forms_fleet import ChannelForm, GroupForm, OnboardingForm, RuleForm, SafeChangeForm
 from webapp.models import ConfigVersion, Router
-from webapp.services import alerts, configs, groups, incidents, notify, routers, safe_changes
+from webapp.services import alerts, configs, groups, incidents, notify, onboarding, routers, safe_changes
 from webapp.services.errors import Conflict, Invalid, NotFound, ServiceError
 from webapp.services.routers import RouterFilters
 from webapp.timeutil import utcnow
@@ -289,3 +289,31 @@ def router_safe_change_check(router_id: int, change_id: int) -> ResponseReturnVa
     change = safe_changes.check(current_user, change_id)
     flash(change.message or change.state, "info")
     return navigate(url_for("dashboard.router_configs", router_id=router_id))
+
+
+@bp.route("/routers/onboard", methods=["GET", "POST"])
+def router_onboard() -> ResponseReturnValue:
+    form = OnboardingForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form.routerdeck_address.data = request.remote_addr
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            tunnel = None
+            if form.wg_endpoint.data:
+                tunnel = onboarding.WireGuard(form.wg_endpoint.data, form.wg_port.data or 51820,
+                                              (form.wg_public_key.data or "").strip(), "10.99.0.2/24", "10.99.0.1")
+            try:
+                result = onboarding.generate(routerdeck_address=form.routerdeck_address.data or "",
+                                             protocol=form.protocol.data or "api-ssl",
+                                             routeros_major=int(form.routeros_major.data or 7),
+                                             identity=form.identity.data or None, wireguard=tunnel)
+            except Invalid as error:
+                form.form_errors.append(error.message)
+                status = 422
+        else:
+            status = 422
+    response = Response(render_template("fleet/onboard.html", form=form, result=result), status=status)
+    response.headers["Cache-Control"] = "no-store"  # the result holds a password
+    return response
