@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install system-deps bench fuzz lint clean messages translations
+.PHONY: demo test install system-deps scale-deps scale-demo bench fuzz lint clean messages translations
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -47,10 +47,28 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The scale-out stack's engines (make scale-demo): PostgreSQL and Redis from Debian.
+scale-deps:
+	@missing=""; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# gunicorn (3 workers), two Celery workers, the scheduler and a simulated fleet over PostgreSQL and Redis.
+scale-demo: $(STAMP) scale-deps
+	./scripts/scale-demo.sh
+
+# Everything on SQLite, then the services, API and dashboard suites again on a throwaway PostgreSQL cluster
+# (test_migrations already proves both databases in the first pass).
 test: $(STAMP) translations system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
+	ROUTERDECK_TEST_DATABASE=postgresql $(VENV)/bin/pytest tests/services tests/webapp --ignore=tests/webapp/test_migrations.py
 
 # `make demo PORT=5050 HOST=0.0.0.0` serves elsewhere than http://127.0.0.1:5000.
 HOST ?= 127.0.0.1

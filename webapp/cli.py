@@ -189,6 +189,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(rotate_keys)
     app.cli.add_command(demo)
     app.cli.add_command(poll)
-    from webapp.scale.cli import scale_scheduler
+    from webapp.scale.cli import scale_demo_fleet, scale_scheduler
 
     app.cli.add_command(scale_scheduler)
+    app.cli.add_command(scale_demo_fleet)
