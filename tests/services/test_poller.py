@@ -296,3 +296,28 @@ def test_per_router_interval(app: Flask, fleet: dict[str, int], poller: Poller) 
     set_interval(db.session.get(Router, fleet["core"]), 300)
     assert poller.cycle(T0 + timedelta(minutes=1)).polled == 2
     assert poller.cycle(T0 + timedelta(minutes=5)).polled == 3
+
+
+def test_a_router_that_stays_down_is_polled_less_often(
+    app: Flask, fleet: dict[str, int], poller: Poller, sim: Simulator
+) -> None:
+    from webapp.services.polling.ingest import BACKOFF_MAX
+
+    branch = fleet["branch"]
+    sim.router("branch").set_fault("refuse")
+    gateway.close_pool()
+    waits = []
+    moment = T0
+    try:
+        for _ in range(8):
+            poller.cycle(moment, router_ids=[branch], force=True)
+            state = db.session.get(PollState, branch)
+            waits.append(int((state.next_poll_at - moment).total_seconds()))
+            moment = state.next_poll_at
+    finally:
+        sim.router("branch").clear_faults()
+    assert waits == [60, 60, 120, 240, 480, BACKOFF_MAX, BACKOFF_MAX, BACKOFF_MAX]
+    poller.cycle(moment, router_ids=[branch])
+    state = db.session.get(PollState, branch)
+    assert state.failures == 0
+    assert int((state.next_poll_at - moment).total_seconds()) == 60

@@ -110,6 +110,19 @@ def _event(router: Router, kind: str, message: str, now: datetime, **details: An
     return event
 
 
+#: A router that stays down is polled less often: after BACKOFF_AFTER failures in a row the wait doubles per
+#: failure, up to BACKOFF_MAX seconds (or the router's own interval, when that is longer).
+BACKOFF_AFTER = 3
+BACKOFF_MAX = 600
+
+
+def backoff_seconds(interval: int, failures: int) -> int:
+    """Seconds until the next poll of a router that has failed ``failures`` times in a row."""
+    if failures < BACKOFF_AFTER:
+        return interval
+    return max(interval, min(interval * 2 ** (failures - BACKOFF_AFTER + 1), BACKOFF_MAX))
+
+
 def duration_text(delta: timedelta) -> str:
     """``2m``, ``1h 5m``, ``3d 4h``: the two largest units of a duration."""
     seconds = max(int(delta.total_seconds()), 0)
@@ -273,7 +286,7 @@ class Ingest:
         was_up = state.down_since is None and (router.is_online or state.last_success_at is not None)
         state.failures = (state.failures or 0) + 1
         state.last_polled_at = self.now
-        state.next_poll_at = self.now + timedelta(seconds=interval)
+        state.next_poll_at = self.now + timedelta(seconds=backoff_seconds(interval, state.failures))
         if state.down_since is None:
             state.down_since = self.now
             if was_up:
