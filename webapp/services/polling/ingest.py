@@ -120,7 +120,8 @@ def backoff_seconds(interval: int, failures: int) -> int:
     """Seconds until the next poll of a router that has failed ``failures`` times in a row."""
     if failures < BACKOFF_AFTER:
         return interval
-    return max(interval, min(interval * 2 ** (failures - BACKOFF_AFTER + 1), BACKOFF_MAX))
+    grown: int = interval << (failures - BACKOFF_AFTER + 1)
+    return max(interval, min(grown, BACKOFF_MAX))
 
 
 def duration_text(delta: timedelta) -> str:
