@@ -17,9 +17,10 @@ from webapp.blueprints.api.fleet_schemas import (
 )
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import RouterGroup
-from webapp.services import configs, groups, incidents, notify, onboarding, routers, safe_changes
+from webapp.services import availability, configs, groups, incidents, notify, onboarding, routers, safe_changes
 from webapp.services.errors import Invalid
 from webapp.services.pagination import page_numbers
+from webapp.services.routers import RouterFilters
 from webapp.timeutil import isoformat_z, utcnow
 
 
@@ -200,6 +201,25 @@ def onboarding_script() -> Response:
                         "protocol": result.protocol, "port": result.port, "host_hint": result.host_hint})
     response.headers["Cache-Control"] = "no-store"  # it holds a password
     return response
+
+
+@bp.get("/routers/<int:router_id>/availability/")
+@jwt_required()
+def router_availability(router_id: int) -> Response:
+    router = routers.get_router(current_user, router_id)
+    return json_ok(availability.availability_out(availability.for_routers([router])[router.id], router))
+
+
+@bp.get("/monitoring/availability/")
+@jwt_required()
+def fleet_availability() -> Response:
+    raw_group = request.args.get("group") or ""
+    if raw_group and not (raw_group.isascii() and raw_group.isdigit() and int(raw_group) <= MAX_ID):
+        raise Invalid("group must be a group id", fields={"group": "integer"})
+    chosen = routers.all_routers(current_user, RouterFilters(group_id=int(raw_group) if raw_group else None,
+                                                             tag=request.args.get("tag") or None))
+    found = availability.for_routers(chosen)
+    return json_ok([availability.availability_out(found[r.id], r) for r in chosen])
 
 
 @bp.record_once

@@ -6,6 +6,7 @@ from webapp.blueprints.api.common import MAX_ID
 from webapp.blueprints.api.fleet_schemas import (
     AcknowledgedOut,
     AcknowledgeMany,
+    AvailabilityOut,
     ChannelTestOut,
     ConfigVersionDetail,
     ConfigVersionPage,
@@ -28,6 +29,7 @@ _CONFIGS = "Fleet: configuration history"
 _ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
 _ALERTS = "Monitoring: alerts and notifications"
 _SAFE = "Fleet: safe changes"
+_AVAIL = "Monitoring: metrics and interfaces"
 
 FLEET_OPERATIONS: dict[str, Doc] = {
     "api.group_list": Doc("Your router groups (sites)", _GROUPS, {200: list[GroupOut]}),
@@ -75,6 +77,17 @@ FLEET_OPERATIONS: dict[str, Doc] = {
         description="Creates a least-privilege user group and user with a random password (returned once, not "
         "stored), opens only the chosen service (API-SSL with a self-signed certificate, API, or REST over "
         "HTTPS) and only to RouterDeck's address, and optionally a WireGuard tunnel to RouterDeck (RouterOS 7).",
+    ),
+    "api.router_availability": Doc(
+        "A router's availability: uptime % over 24h, 7d and 30d, and its average latency", _AVAIL,
+        {200: AvailabilityOut},
+        description="From the poller's down/up event lines (down from the first failed poll to the next good "
+        "one); time before the router was added does not count; null before its first poll.",
+    ),
+    "api.fleet_availability": Doc(
+        "Availability of every router (optionally of a group or a tag)", _AVAIL, {200: list[AvailabilityOut]},
+        query=(Param("group", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "Only this group's routers."),
+               Param("tag", {"type": "string", "maxLength": 50}, "Only routers with this tag.")),
     ),
     "api.safe_change_list": Doc("A router's safe changes, newest first", _SAFE, {200: list[SafeChangeOut]}),
     "api.safe_change_apply": Doc(

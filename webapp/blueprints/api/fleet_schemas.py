@@ -171,3 +171,13 @@ class OnboardingOut(BaseModel):
     protocol: str
     port: int
     host_hint: str | None
+
+
+class AvailabilityOut(BaseModel):
+    router_id: int
+    name: str
+    is_online: bool
+    uptime_pct: dict[str, float | None]
+    down_seconds: dict[str, int]
+    latency_ms_24h: float | None
+    last_latency_ms: float | None

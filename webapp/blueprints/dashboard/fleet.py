@@ -19,7 +19,17 @@ from webapp.blueprints.dashboard.htmx import navigate
 from webapp.extensions import db
 from webapp.forms_fleet import ChannelForm, GroupForm, OnboardingForm, RuleForm, SafeChangeForm
 from webapp.models import ConfigVersion, Router
-from webapp.services import alerts, configs, groups, incidents, notify, onboarding, routers, safe_changes
+from webapp.services import (
+    alerts,
+    availability,
+    configs,
+    groups,
+    incidents,
+    notify,
+    onboarding,
+    routers,
+    safe_changes,
+)
 from webapp.services.errors import Conflict, Invalid, NotFound, ServiceError
 from webapp.services.routers import RouterFilters
 from webapp.timeutil import utcnow
@@ -317,3 +327,17 @@ def router_onboard() -> ResponseReturnValue:
     response = Response(render_template("fleet/onboard.html", form=form, result=result), status=status)
     response.headers["Cache-Control"] = "no-store"  # the result holds a password
     return response
+
+
+@bp.get("/availability")
+def availability_rows() -> ResponseReturnValue:
+    router_id = request.args.get("router_id", type=int)
+    group_id = request.args.get("group", type=int)
+    tag = request.args.get("tag") or None
+    if router_id is not None:
+        chosen = [routers.get_router(current_user, router_id)]
+    else:
+        chosen = routers.all_routers(current_user, RouterFilters(group_id=group_id, tag=tag))
+    return render_template("fleet/_availability.html", rows=chosen, found=availability.for_routers(chosen),
+                           windows=list(availability.WINDOWS), single=router_id is not None,
+                           groups=groups.list_groups(current_user), group_id=group_id, tag=tag)
