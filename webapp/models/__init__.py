@@ -9,6 +9,9 @@ from webapp.models.core import ApiKey, AuditEvent, CommandRun, Router, TokenSess
 from webapp.models.fleet import (
     ChannelSecret,
     ConfigVersion,
+    CredentialProfile,
+    GroupCredential,
+    RouterCredential,
     RouterGroup,
     RouterGroupMember,
     RouterTag,
@@ -46,4 +49,5 @@ __all__ = [
 __all__ += ["Alert", "AlertRule", "CompactionMark", "MetricPoint", "MetricRollup", "MonitorEvent", "MonitoredInterface",
             "Notification", "NotificationChannel", "PollState"]
 __all__ += ["MetricChunk", "WorkerHeartbeat"]
+__all__ += ["CredentialProfile", "GroupCredential", "RouterCredential"]
 __all__ += ["ChannelSecret", "ConfigVersion", "RouterGroup", "RouterGroupMember", "RouterTag", "SafeChange"]

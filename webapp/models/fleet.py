@@ -102,3 +102,41 @@ class SafeChange(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     rollback_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CredentialProfile(Model):
+    """Shared router credentials (OpenWISP's "connection credentials"): the password only encrypted, never shown.
+
+    Routers that use a profile get its username and encrypted password written into their own row, so every
+    connection keeps reading the router row; changing the profile rewrites them.
+    """
+
+    __tablename__ = "credential_profiles"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_credential_profiles_user_name"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    username: Mapped[str] = mapped_column(String(50))
+    encrypted_password: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RouterCredential(Model):
+    """A router that uses a credential profile."""
+
+    __tablename__ = "router_credentials"
+
+    router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"), primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("credential_profiles.id", ondelete="CASCADE"), index=True)
+
+
+class GroupCredential(Model):
+    """A group's default credential profile (routers joining the group without one take it)."""
+
+    __tablename__ = "group_credentials"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("router_groups.id", ondelete="CASCADE"), primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("credential_profiles.id", ondelete="CASCADE"), index=True)

@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, func, select
 
 from webapp.extensions import db
 from webapp.models import PollState, Router, RouterGroup, RouterGroupMember, RouterTag, User
-from webapp.services import audit
+from webapp.services import audit, credentials
 from webapp.services.errors import Conflict, Invalid, NotFound
 
 TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,49}$")
@@ -98,6 +98,8 @@ def create_group(actor: User, data: dict[str, Any], ip_address: str | None = Non
     group = RouterGroup(user_id=actor.id, **clean)
     db.session.add(group)
     db.session.flush()
+    if data.get("credential_profile_id") is not None:
+        credentials.set_group_profile(actor, group, data["credential_profile_id"])
     audit.record(actor, "group.create", f'Created group "{group.name}"', details=clean, ip_address=ip_address,
                  commit=False)
     db.session.commit()
@@ -120,6 +122,9 @@ def update_group(actor: User, group_id: int, data: dict[str, Any], ip_address: s
         setattr(group, key, value)
     if "poll_interval_seconds" in changed:
         _apply_poll_interval(group_router_ids(group.id), group.poll_interval_seconds)
+    if "credential_profile_id" in data and data["credential_profile_id"] != credentials.group_profile(group.id):
+        credentials.set_group_profile(actor, group, data["credential_profile_id"])
+        changed["credential_profile_id"] = data["credential_profile_id"]
     if changed:
         audit.record(actor, "group.update", f'Updated group "{group.name}": {", ".join(changed)}',
                      details=changed, ip_address=ip_address, commit=False)
@@ -205,6 +210,15 @@ def set_membership(actor: User, router: Router, data: dict[str, Any]) -> dict[st
                 changed["group_id"] = group.id
             if "group_id" in changed and group.poll_interval_seconds is not None:
                 _apply_poll_interval([router.id], group.poll_interval_seconds)
+            default_profile = credentials.group_profile(group.id)
+            if ("group_id" in changed and default_profile is not None and data.get("credential_profile_id") is None
+                    and not credentials.profile_of([router.id])):
+                credentials.assign(actor, router, default_profile)
+                changed["credential_profile_id"] = default_profile
+    if "credential_profile_id" in data and (data["credential_profile_id"] is not None
+                                            or credentials.profile_of([router.id])):
+        if credentials.assign(actor, router, data["credential_profile_id"]):
+            changed["credential_profile_id"] = data["credential_profile_id"]
     if "tags" in data:
         tags = clean_tags(data["tags"] if data["tags"] is not None else [])
         current_tags = sorted(tags_of([router.id]).get(router.id, []))

@@ -175,7 +175,7 @@ def _validate(values_in: dict[str, Any], *, creating: bool) -> dict[str, Any]:
             errors["tls_fingerprint"] = "a SHA-256 fingerprint (64 hex digits, colons allowed)"
         clean["tls_fingerprint"] = fingerprint or None
     password = values_in.get("password")
-    if creating and not password:
+    if creating and not password and not values_in.get("credential_profile_id"):
         errors["password"] = "required"  # noqa: S105 - a form message
     if password is not None and len(str(password)) > 256:
         errors["password"] = "at most 256 characters"  # noqa: S105 - a form message
@@ -211,14 +211,17 @@ def create_router(actor: User, data: dict[str, Any], ip_address: str | None = No
     clean = _validate(data, creating=True)
     router = Router(
         user_id=actor.id,
-        encrypted_password=encrypt_password(str(data["password"])),
+        # With a credential profile and no password, set_membership copies the profile's credentials in.
+        encrypted_password=encrypt_password(str(data.get("password") or "")),
         use_https=clean.pop("use_https", False),
         protocol=clean.pop("protocol", "auto"),
         **clean,
     )
     db.session.add(router)
     db.session.flush()
-    groups.set_membership(actor, router, data)
+    # On creation a null profile means "none given" (a group default may apply), not "stop following one".
+    groups.set_membership(actor, router, {k: v for k, v in data.items()
+                                          if not (k == "credential_profile_id" and v is None)})
     audit.record(actor, "router.create", f'Created router "{router.name}" ({router.host}:{router.port})',
                  router_id=router.id, details={k: v for k, v in data.items() if k != "password"},
                  ip_address=ip_address, commit=False)

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import ChannelSecret, Router
+from webapp.models import ChannelSecret, CredentialProfile, Router
 
 
 class VaultError(RuntimeError):
@@ -66,6 +66,13 @@ def rotate_all(batch_size: int = 500) -> int:
             count += 1
         last_id = rows[-1].id
         db.session.commit()
+    for profile in db.session.scalars(select(CredentialProfile)):
+        try:
+            profile.encrypted_password = vault.rotate(bytes(profile.encrypted_password))
+        except InvalidToken as exc:
+            db.session.rollback()
+            raise VaultError(f"credential profile {profile.id}: cannot be decrypted with any key") from exc
+        count += 1
     for secret in db.session.scalars(select(ChannelSecret)):
         try:
             secret.encrypted = vault.rotate(bytes(secret.encrypted))

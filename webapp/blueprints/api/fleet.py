@@ -13,11 +13,23 @@ from webapp.blueprints.api.fleet_schemas import (
     GroupCreate,
     GroupUpdate,
     OnboardingRequest,
+    ProfileCreate,
+    ProfileUpdate,
     SafeChangeRequest,
 )
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import RouterGroup
-from webapp.services import availability, configs, groups, incidents, notify, onboarding, routers, safe_changes
+from webapp.services import (
+    availability,
+    configs,
+    credentials,
+    groups,
+    incidents,
+    notify,
+    onboarding,
+    routers,
+    safe_changes,
+)
 from webapp.services.errors import Invalid
 from webapp.services.pagination import page_numbers
 from webapp.services.routers import RouterFilters
@@ -29,7 +41,8 @@ def group_out(group: RouterGroup, count: int) -> dict[str, object]:
     return {
         "id": group.id, "name": group.name, "description": group.description,
         "poll_interval_seconds": group.poll_interval_seconds, "backup_hour_utc": group.backup_hour_utc,
-        "router_count": count, "created_at": isoformat_z(group.created_at),
+        "router_count": count, "credential_profile_id": credentials.group_profile(group.id),
+        "created_at": isoformat_z(group.created_at),
         "updated_at": isoformat_z(group.updated_at),
     }
 
@@ -220,6 +233,45 @@ def fleet_availability() -> Response:
                                                              tag=request.args.get("tag") or None))
     found = availability.for_routers(chosen)
     return json_ok([availability.availability_out(found[r.id], r) for r in chosen])
+
+
+@bp.get("/credential-profiles/")
+@jwt_required()
+def profile_list() -> Response:
+    return json_ok([credentials.profile_out(p) for p in credentials.list_profiles(current_user)])
+
+
+@bp.post("/credential-profiles/")
+@jwt_required()
+def profile_create() -> Response:
+    body = json_body(ProfileCreate)
+    profile = credentials.create_profile(current_user, body.model_dump(), request.remote_addr)
+    return json_ok(credentials.profile_out(profile), 201)
+
+
+@bp.get("/credential-profiles/<int:profile_id>/")
+@jwt_required()
+def profile_detail(profile_id: int) -> Response:
+    return json_ok(credentials.profile_out(credentials.get_profile(current_user, profile_id)))
+
+
+@bp.put("/credential-profiles/<int:profile_id>/")
+@bp.patch("/credential-profiles/<int:profile_id>/")
+@jwt_required()
+def profile_update(profile_id: int) -> Response:
+    data = json_body(ProfileUpdate).model_dump(exclude_unset=True)
+    for key in ("name", "username"):
+        if key in data and data[key] is None:
+            raise Invalid(f"{key} cannot be null", fields={key: "cannot be null"})
+    profile = credentials.update_profile(current_user, profile_id, data, request.remote_addr)
+    return json_ok(credentials.profile_out(profile))
+
+
+@bp.delete("/credential-profiles/<int:profile_id>/")
+@jwt_required()
+def profile_delete(profile_id: int) -> Response:
+    name = credentials.delete_profile(current_user, profile_id, request.remote_addr)
+    return json_ok({"message": f'Credential profile "{name}" deleted; its routers keep their credentials'})
 
 
 @bp.record_once

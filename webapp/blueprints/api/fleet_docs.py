@@ -17,6 +17,9 @@ from webapp.blueprints.api.fleet_schemas import (
     IncidentOut,
     OnboardingOut,
     OnboardingRequest,
+    ProfileCreate,
+    ProfileOut,
+    ProfileUpdate,
     SafeChangeOut,
     SafeChangeRequest,
     SnapshotOut,
@@ -29,6 +32,7 @@ _CONFIGS = "Fleet: configuration history"
 _ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
 _ALERTS = "Monitoring: alerts and notifications"
 _SAFE = "Fleet: safe changes"
+_CREDS = "Fleet: credential profiles"
 _AVAIL = "Monitoring: metrics and interfaces"
 
 FLEET_OPERATIONS: dict[str, Doc] = {
@@ -71,6 +75,17 @@ FLEET_OPERATIONS: dict[str, Doc] = {
         "Alerts already acknowledged or resolved are skipped.",
     ),
     "api.channel_test": Doc("Send a test notification on a channel", _ALERTS, {200: ChannelTestOut}),
+    "api.profile_list": Doc("Your credential profiles (never their passwords)", _CREDS, {200: list[ProfileOut]}),
+    "api.profile_create": Doc("Add a credential profile", _CREDS, {201: ProfileOut, 409: ErrorResponse},
+                              request=ProfileCreate,
+                              description="Routers use it with `credential_profile_id`; a group's "
+                              "`credential_profile_id` is given to routers that join it without one."),
+    "api.profile_detail": Doc("One credential profile", _CREDS, {200: ProfileOut}),
+    "api.profile_update": Doc("Change a credential profile", _CREDS, {200: ProfileOut, 409: ErrorResponse},
+                              request=ProfileUpdate,
+                              description="Every router using it gets the new username/password at once."),
+    "api.profile_delete": Doc("Delete a credential profile (its routers keep their credentials)", _CREDS,
+                              {200: MessageResponse}),
     "api.onboarding_script": Doc(
         "A script to paste into a new router so RouterDeck can manage it", _GROUPS, {200: OnboardingOut},
         request=OnboardingRequest,

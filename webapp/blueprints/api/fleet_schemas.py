@@ -21,6 +21,8 @@ class GroupCreate(StrictBody):
         default=None, description="Seconds between polls of the group's routers; null follows the server's default")
     backup_hour_utc: _HOUR | None = Field(
         default=2, description="Hour (UTC) of the daily configuration export of every router; null: no daily export")
+    credential_profile_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                              description="Routers joining the group without a profile take this one")
 
 
 class GroupUpdate(StrictBody):
@@ -29,6 +31,7 @@ class GroupUpdate(StrictBody):
         default=None, json_schema_extra=_no_default)
     poll_interval_seconds: _INTERVAL | None = None
     backup_hour_utc: _HOUR | None = None
+    credential_profile_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
 class GroupOut(BaseModel):
@@ -38,6 +41,7 @@ class GroupOut(BaseModel):
     poll_interval_seconds: int | None
     backup_hour_utc: int | None
     router_count: int
+    credential_profile_id: int | None
     created_at: str
     updated_at: str
 
@@ -181,3 +185,25 @@ class AvailabilityOut(BaseModel):
     down_seconds: dict[str, int]
     latency_ms_24h: float | None
     last_latency_ms: float | None
+
+
+class ProfileCreate(StrictBody):
+    name: _NAME
+    username: str = Field(min_length=1, max_length=50)
+    password: str = Field(min_length=1, max_length=256, description="Write-only; stored encrypted")
+
+
+class ProfileUpdate(StrictBody):
+    name: _NAME | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    username: Annotated[str, Field(min_length=1, max_length=50)] | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_no_default)
+    password: str | None = Field(default=None, max_length=256, description="Blank or missing keeps it")
+
+
+class ProfileOut(BaseModel):
+    id: int
+    name: str
+    username: str
+    router_count: int
+    created_at: str
+    updated_at: str

@@ -8,7 +8,7 @@ from flask import request, url_for
 from sqlalchemy import Row
 
 from webapp.models import AuditEvent, CommandRun, Router
-from webapp.services import groups
+from webapp.services import credentials, groups
 from webapp.services.pagination import Page
 from webapp.timeutil import isoformat_z
 
@@ -34,9 +34,11 @@ def with_fleet_fields(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = [document["id"] for document in documents]
     group_ids = groups.groups_of(ids)
     tags = groups.tags_of(ids)
+    profiles = credentials.profile_of(ids)
     for document in documents:
         document["group_id"] = group_ids.get(document["id"])
         document["tags"] = tags.get(document["id"], [])
+        document["credential_profile_id"] = profiles.get(document["id"])
     return documents
 
 

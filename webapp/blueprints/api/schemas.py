@@ -103,12 +103,15 @@ class RouterCreateRequest(StrictBody):
     # None: 80 as the contract says, or the protocol's own port (8728 api, 8729 api-ssl, 443 HTTPS).
     port: Port | None = None
     username: str = Field(min_length=1, max_length=50, pattern=VISIBLE)
-    password: str = Field(min_length=1, max_length=256)
+    password: str | None = Field(default=None, min_length=1, max_length=256,
+                                 description="Required unless credential_profile_id is given")
     use_https: bool = False
     protocol: Literal["auto", "rest", "api", "api-ssl"] = "auto"
     verify_tls: bool = False
     tls_fingerprint: str | None = Field(default=None, max_length=95, pattern=FINGERPRINT)
     group_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="The router's group (site)")
+    credential_profile_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                              description="Use a credential profile's username and password")
     tags: list[Annotated[str, Field(max_length=50)]] | None = Field(
         default=None, max_length=20, description="Labels: letters, digits, _ . : - (1-50 each)"
     )
@@ -133,6 +136,8 @@ class RouterUpdateRequest(StrictBody):
     verify_tls: bool | None = None
     tls_fingerprint: str | None = Field(default=None, max_length=95, pattern=FINGERPRINT)
     group_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="null takes it out of its group")
+    credential_profile_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                              description="null stops following the profile (keeps its credentials)")
     tags: list[Annotated[str, Field(max_length=50)]] | None = Field(
         default=None, max_length=20, description="Replaces the router's tags; [] or null removes them all"
     )
@@ -174,6 +179,7 @@ class RouterOut(BaseModel):
     last_latency_ms: float | None
     group_id: int | None
     tags: list[str]
+    credential_profile_id: int | None
 
 
 class RouterPage(BaseModel):
