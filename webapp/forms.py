@@ -58,6 +58,8 @@ class RouterForm(FlaskForm):
     # Choices are the actor's groups, filled in by the view.
     group_id = SelectField("Group", choices=[SelectChoice("", "No group")], default="", validate_choice=False)
     tags = StringField("Tags (comma-separated)", validators=[Length(max=500)])
+    credential_profile_id = SelectField("Credential profile", choices=[SelectChoice("", "None (the username and "
+                                        "password above)")], default="", validate_choice=False)
 
     def router_data(self) -> dict[str, Any]:
         """The fields as the router service takes them (a blank port or password is left out)."""
@@ -77,6 +79,8 @@ class RouterForm(FlaskForm):
         raw_group = str(self.group_id.data or "")
         data["group_id"] = int(raw_group) if raw_group.isdigit() else None
         data["tags"] = [tag.strip() for tag in (self.tags.data or "").split(",") if tag.strip()]
+        raw_profile = str(self.credential_profile_id.data or "")
+        data["credential_profile_id"] = int(raw_profile) if raw_profile.isdigit() else None
         return data
 
 

@@ -98,3 +98,11 @@ class OnboardingForm(FlaskForm):
                                                                                                   Length(max=255)])
     wg_port = IntegerField(_l("WireGuard port"), default=51820, validators=[Optional(), NumberRange(1, 65535)])
     wg_public_key = StringField(_l("WireGuard: RouterDeck's public key"), validators=[Optional(), Length(max=44)])
+
+
+class ProfileForm(FlaskForm):
+    """A credential profile; the password is write-only."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=50)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])

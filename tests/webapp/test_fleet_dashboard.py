@@ -143,3 +143,19 @@ def test_onboarding_page_makes_a_script_that_the_router_accepts(logged_in: Flask
 
     sim.router("edge-1").run_script(html_module.unescape(script))
     assert any(r["name"] == "routerdeck" for r in sim.router("edge-1").execute("/user/print"))
+
+
+def test_credential_profiles_page_and_router_form(logged_in: FlaskClient, sim) -> None:  # type: ignore[no-untyped-def]
+    page = "/dashboard/credentials"
+    assert _post(logged_in, page, page, {"name": "", "username": "", "password": ""}).status_code == 422
+    assert _post(logged_in, page, page, {"name": "ops", "username": "admin", "password": PASSWORD}).status_code == 303
+    listing = logged_in.get(page).get_data(as_text=True)
+    assert "ops" in listing and PASSWORD not in listing
+    form = logged_in.get("/dashboard/routers/new").get_data(as_text=True)
+    profile_id = form.split('name="credential_profile_id"')[1].split("ops (admin)")[0].rsplit('value="', 1)[1]
+    profile_id = profile_id.split('"')[0]
+    sim_router = sim.router("edge-1")
+    rid = _add_router(logged_in, sim_router, password="", credential_profile_id=profile_id)
+    edit = logged_in.get(f"/dashboard/routers/{rid}/edit").get_data(as_text=True)
+    assert f'<option selected value="{profile_id}">ops (admin)</option>' in edit
+    assert _post(logged_in, page, f"{page}/{profile_id}/delete", {}).status_code == 303

@@ -17,12 +17,13 @@ from wtforms.fields.choices import SelectChoice
 from webapp.blueprints.dashboard import bp
 from webapp.blueprints.dashboard.htmx import navigate
 from webapp.extensions import db
-from webapp.forms_fleet import ChannelForm, GroupForm, OnboardingForm, RuleForm, SafeChangeForm
+from webapp.forms_fleet import ChannelForm, GroupForm, OnboardingForm, ProfileForm, RuleForm, SafeChangeForm
 from webapp.models import ConfigVersion, Router
 from webapp.services import (
     alerts,
     availability,
     configs,
+    credentials,
     groups,
     incidents,
     notify,
@@ -37,7 +38,7 @@ from webapp.timeutil import utcnow
 VERSIONS_PER_PAGE = 20
 
 
-def _form_errors(form: GroupForm | ChannelForm, error: Invalid | Conflict) -> None:
+def _form_errors(form: GroupForm | ChannelForm | ProfileForm, error: Invalid | Conflict) -> None:
     for name, message in error.fields.items():
         field = form._fields.get(name)
         if field is not None:
@@ -341,3 +342,36 @@ def availability_rows() -> ResponseReturnValue:
     return render_template("fleet/_availability.html", rows=chosen, found=availability.for_routers(chosen),
                            windows=list(availability.WINDOWS), single=router_id is not None,
                            groups=groups.list_groups(current_user), group_id=group_id, tag=tag)
+
+
+@bp.get("/credentials")
+def credentials_page() -> ResponseReturnValue:
+    return _credentials_page(ProfileForm(formdata=None), 200)
+
+
+def _credentials_page(form: ProfileForm, status: int) -> ResponseReturnValue:
+    profiles = credentials.list_profiles(current_user)
+    return render_template("fleet/credentials.html", profiles=profiles, form=form,
+                           users={p.id: len(credentials.users_of(p.id)) for p in profiles}), status
+
+
+@bp.post("/credentials")
+def credentials_create() -> ResponseReturnValue:
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            credentials.create_profile(current_user, {"name": form.name.data, "username": form.username.data,
+                                                      "password": form.password.data}, request.remote_addr)
+        except (Invalid, Conflict) as error:
+            _form_errors(form, error)
+        else:
+            flash(_("Credential profile added."), "success")
+            return navigate(url_for("dashboard.credentials_page"))
+    return _credentials_page(form, 422)
+
+
+@bp.post("/credentials/<int:profile_id>/delete")
+def credentials_delete(profile_id: int) -> ResponseReturnValue:
+    credentials.delete_profile(current_user, profile_id, request.remote_addr)
+    flash(_("Credential profile deleted; its routers keep their credentials."), "success")
+    return navigate(url_for("dashboard.credentials_page"))

@@ -19,7 +19,7 @@ from webapp.blueprints.dashboard import bp
 from webapp.blueprints.dashboard.htmx import is_htmx, navigate
 from webapp.forms import CommandFilterForm, CommandForm, RouterFilterForm, RouterForm
 from webapp.models import Router
-from webapp.services import audit, commands, groups, routers
+from webapp.services import audit, commands, credentials, groups, routers
 from webapp.services.commands import CommandFailed, CommandFilters
 from webapp.services.errors import Conflict, Invalid, RouterError
 from webapp.services.routers import RouterFilters
@@ -87,7 +87,11 @@ def _router_filters() -> tuple[RouterFilterForm, RouterFilters]:
 def _router_form(router: Router | None = None) -> RouterForm:
     form = RouterForm(obj=router)
     form.group_id.choices = _group_choices("No group")
+    form.credential_profile_id.choices = [
+        SelectChoice("", "None (the username and password above)"),
+        *(SelectChoice(str(p.id), f"{p.name} ({p.username})") for p in credentials.list_profiles(current_user))]
     if router is not None and request.method == "GET":
+        form.credential_profile_id.data = str(credentials.profile_of([router.id]).get(router.id, ""))
         form.group_id.data = str(groups.groups_of([router.id]).get(router.id, ""))
         form.tags.data = ", ".join(groups.tags_of([router.id]).get(router.id, []))
     return form
