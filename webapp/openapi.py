@@ -1,57 +1,38 @@
 """The OpenAPI 3.1 document of the JSON API, generated from the app's own routes and pydantic models.
 
-Paths and methods come from Flask's ``url_map``; bodies and answers are the JSON Schemas of the models in
-``webapp/blueprints/api/schemas.py`` (the request models are the ones ``json_body`` validates with); the
-table :data:`OPERATIONS` only says which model goes where. Nothing here is hand-written schema text, so the
-document cannot drift from the code without ``tests/webapp/test_openapi.py`` noticing.
+Paths and methods come from Flask's ``url_map``; each JSON view says which models go where with
+``@documented(Doc(...))`` beside itself, and bodies and answers are the JSON Schemas of those pydantic models
+(the request models are the ones ``json_body`` validates with). Nothing here is hand-written schema text, so
+the document cannot drift from the code without ``tests/webapp/test_openapi.py`` noticing. This module sits
+below the blueprints: it imports services and models only.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 from werkzeug.routing import Rule
 
-from webapp.blueprints.api.common import MAX_ID, MAX_PAGE
-from webapp.blueprints.api.schemas import (
-    AccessTokenResponse,
-    ApiKeyCreated,
-    ApiKeyCreateRequest,
-    ApiKeyLoginRequest,
-    ApiKeyOut,
-    AuditPage,
-    CommandOut,
-    CommandPage,
-    ConnectionTestResponse,
-    DeleteResponse,
-    DeviceInfoResponse,
-    ErrorResponse,
-    ExecuteCommandError,
-    ExecuteCommandRequest,
-    ExecuteCommandResponse,
-    LoginRequest,
-    MeResponse,
-    MessageResponse,
-    RerunRequest,
-    RouterCreateRequest,
-    RouterOut,
-    RouterPage,
-    RouterUpdateRequest,
-    TokenResponse,
-)
-from webapp.services.commands import METHODS, STATUSES
-from webapp.services.pagination import MAX_PAGE_SIZE
-from webapp.services.routers import ORDERINGS, PROTOCOLS
+from webapp.services.pagination import MAX_ID, MAX_PAGE, MAX_PAGE_SIZE
 
 OPENAPI_VERSION = "3.1.0"
 REF_TEMPLATE = "#/components/schemas/{model}"
 BEARER = "bearerAuth"
+
+class ErrorResponse(BaseModel):
+    """Every error answer: ``{"error": "..."}`` plus ``fields`` for invalid input and ``reason`` for a router."""
+
+    error: str
+    fields: dict[str, str] | None = None
+    reason: str | None = Field(default=None, description="Why, in one word (unreachable, timeout, tls, login...): "
+                                                         "present on every error about a router or a provider")
+
 
 _STATUS_TEXT = {
     200: "OK",
@@ -99,6 +80,14 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Tag:
+    """A group of operations in the document, with the sentence that introduces it."""
+
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Doc:
     """What the document says about one endpoint.
 
@@ -107,7 +96,7 @@ class Doc:
     """
 
     summary: str
-    tag: str
+    tag: Tag | str
     responses: Mapping[int, Any]
     request: type[BaseModel] | None = None
     request_required: bool = True
@@ -124,171 +113,35 @@ _PAGE_SIZE = Param(
     {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
     f"Results per page, 1-{MAX_PAGE_SIZE}.",
 )
-_DATE_TIME = {"type": "string", "format": "date-time"}
-_SEARCH = {"type": "string"}
 
 PAGINATION = (_PAGE, _PAGE_SIZE)
+#: The schema of an id in a query string (``?router=3``).
+ID_SCHEMA: Mapping[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
-ROUTER_QUERY = (
-    Param("page", _PAGE.schema, "Page number, from 1. Giving `page` or `page_size` answers a page object."),
-    Param("page_size", _PAGE_SIZE.schema, _PAGE_SIZE.description + " Implies a page object."),
-    Param("is_online", {"type": "boolean"}, "Only routers whose last contact succeeded (`true`) or failed."),
-    Param("protocol", {"type": "string", "enum": list(PROTOCOLS)}, "Only routers set to this protocol."),
-    Param("search", _SEARCH, "Case-insensitive substring of the name or host."),
-    Param("created__gte", _DATE_TIME, "Created at or after this ISO-8601 moment (UTC when no offset)."),
-    Param("created__lt", _DATE_TIME, "Created before this ISO-8601 moment (UTC when no offset)."),
-    Param(
-        "ordering",
-        {"type": "string", "enum": [prefix + name for name in ORDERINGS for prefix in ("", "-")]},
-        "Sort key; a leading `-` sorts descending. Default `name`.",
-    ),
-    Param("group", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "Only the routers of this group."),
-    Param("tag", {"type": "string", "maxLength": 50}, "Only the routers carrying this tag."),
-)
+_DOC_ATTRIBUTE = "openapi_doc"
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
-COMMAND_QUERY = (
-    *PAGINATION,
-    Param("status", {"type": "string", "enum": list(STATUSES)}, "Only entries with this outcome."),
-    Param("method", {"type": "string", "enum": list(METHODS)}, "Only entries run with this method."),
-    Param("search", _SEARCH, "Case-insensitive substring of the command path."),
-    Param("started__gte", _DATE_TIME, "Started at or after this ISO-8601 moment (UTC when no offset)."),
-    Param("started__lt", _DATE_TIME, "Started before this ISO-8601 moment (UTC when no offset)."),
-)
 
-_ROUTER_FILTER = Param(
-    "router",
-    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-    "Only entries of this router (404 if it is not yours).",
-)
+def documented(doc: Doc) -> Callable[[ViewT], ViewT]:
+    """Attach ``doc`` to a JSON view; put it right under the view's ``@bp.get(...)``/``@bp.post(...)`` line.
 
-_AUTH = "Accounts and tokens"
-_ROUTERS = "Routers"
-_OPERATIONS = "Router operations"
-_HISTORY = "History"
+    The document is built from the views the app registered (:func:`build_spec`), so a view carries its own
+    description and an unregistered one is never described.
+    """
 
-#: Endpoint name → what the document says about it. Every ``api.*`` endpoint must have an entry.
-OPERATIONS: dict[str, Doc] = {
-    "api.login": Doc(
-        "Log in with username and password",
-        _AUTH,
-        {200: TokenResponse, 429: ErrorResponse},
-        request=LoginRequest,
-        auth=None,
-        extra_errors=(401,),
-        description="Answers an access token and a refresh token of one login session. Rate limited.",
-    ),
-    "api.api_key_login": Doc(
-        "Log in with an API key pair",
-        _AUTH,
-        {200: TokenResponse, 429: ErrorResponse},
-        request=ApiKeyLoginRequest,
-        auth=None,
-        extra_errors=(401,),
-        description="Both the public and the private key are required; answers the same tokens as a login.",
-    ),
-    "api.token_refresh": Doc(
-        "New access token from a refresh token",
-        _AUTH,
-        {200: AccessTokenResponse},
-        auth="refresh",
-        description="Send the **refresh** token as the bearer token. The login session stays the same.",
-    ),
-    "api.logout": Doc(
-        "Log out (revoke this login's tokens)",
-        _AUTH,
-        {200: MessageResponse},
-        auth="any",
-        description="Accepts the access or the refresh token; both tokens of the login session stop working.",
-    ),
-    "api.me": Doc("The logged-in account", _AUTH, {200: MeResponse}),
-    "api.api_keys": Doc("List your API keys", _AUTH, {200: list[ApiKeyOut]}),
-    "api.api_key_create": Doc(
-        "Create an API key",
-        _AUTH,
-        {201: ApiKeyCreated},
-        request=ApiKeyCreateRequest,
-        description="The private key is in this answer only; it is stored hashed.",
-    ),
-    "api.api_key_revoke": Doc("Revoke an API key", _AUTH, {200: MessageResponse}),
-    "api.router_list": Doc(
-        "List your routers",
-        _ROUTERS,
-        {200: OneOf(list[RouterOut], RouterPage)},
-        query=ROUTER_QUERY,
-        description="A plain list (the contract's shape) unless `page` or `page_size` is given, then a page "
-        "object with `count`, `next`, `previous` and `results`.",
-    ),
-    "api.router_create": Doc("Add a router", _ROUTERS, {201: RouterOut}, request=RouterCreateRequest),
-    "api.router_detail": Doc("One router", _ROUTERS, {200: RouterOut}),
-    "api.router_update": Doc(
-        "Change a router's settings",
-        _ROUTERS,
-        {200: RouterOut},
-        request=RouterUpdateRequest,
-        description="Only the fields sent change; a missing, null or empty password keeps the stored one.",
-    ),
-    "api.router_delete": Doc("Delete a router", _ROUTERS, {200: DeleteResponse}),
-    "api.router_test_connection": Doc(
-        "Test the connection to a router",
-        _OPERATIONS,
-        {200: ConnectionTestResponse},
-        description="Logs in on a fresh connection. An unreachable router is a 200 with `is_online: false` "
-        "and the reason, so the status is recorded either way.",
-    ),
-    "api.router_device_info": Doc(
-        "Read a router's device information",
-        _OPERATIONS,
-        {200: DeviceInfoResponse, 502: ErrorResponse, 504: ErrorResponse},
-    ),
-    "api.router_execute": Doc(
-        "Run a command on a router",
-        _OPERATIONS,
-        {
-            200: ExecuteCommandResponse,
-            400: AnyOf(ExecuteCommandError, ErrorResponse),
-            409: ErrorResponse,
-            502: ExecuteCommandError,
-            504: ExecuteCommandError,
-        },
-        request=ExecuteCommandRequest,
-        description="Every run is kept in the command history. A command the router refuses answers 400 with "
-        "the router's message; dangerous commands (reboot, reset, removing users, disabling the API) need "
-        "`confirm: true` and answer 409 without it.",
-    ),
-    "api.router_commands": Doc(
-        "Command history of one router", _HISTORY, {200: CommandPage}, query=COMMAND_QUERY
-    ),
-    "api.command_list": Doc(
-        "Your command history",
-        _HISTORY,
-        {200: CommandPage},
-        query=(*COMMAND_QUERY, _ROUTER_FILTER),
-        extra_errors=(404,),
-    ),
-    "api.command_detail": Doc("One command history entry", _HISTORY, {200: CommandOut}),
-    "api.command_rerun": Doc(
-        "Run a history entry again",
-        _HISTORY,
-        {
-            200: ExecuteCommandResponse,
-            400: AnyOf(ExecuteCommandError, ErrorResponse),
-            409: ErrorResponse,
-            502: ExecuteCommandError,
-            504: ExecuteCommandError,
-        },
-        request=RerunRequest,
-        request_required=False,
-        description="The body is optional; send `{\"confirm\": true}` to re-run a dangerous command.",
-    ),
-    "api.router_audit": Doc("Audit trail of one router", _HISTORY, {200: AuditPage}, query=PAGINATION),
-}
+    def attach(view: ViewT) -> ViewT:
+        # functools.wraps copies __dict__, so the mark survives decorators applied after this one.
+        view.__dict__[_DOC_ATTRIBUTE] = doc
+        return view
 
-_TAGS = (
-    (_AUTH, "Log in with a password or an API key pair, refresh and revoke tokens, manage API keys."),
-    (_ROUTERS, "Create, read, update and delete your routers. Other users' routers answer 404."),
-    (_OPERATIONS, "Talk to a router: connection test, device information, commands."),
-    (_HISTORY, "What was run on your routers, and who changed what."),
-)
+    return attach
+
+
+def doc_of(view: Callable[..., Any] | None) -> Doc | None:
+    """The :class:`Doc` attached to ``view`` by :func:`documented`, if any."""
+    doc = getattr(view, _DOC_ATTRIBUTE, None)
+    return doc if isinstance(doc, Doc) else None
+
 
 _ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -376,21 +229,42 @@ def _version() -> str:
         return "0+unknown"
 
 
+def endpoint_docs(app: Flask) -> dict[str, Doc]:
+    """Every ``api.*`` endpoint of ``app`` whose view carries a :func:`documented` description."""
+    docs = {}
+    for rule in documented_rules(app):
+        doc = doc_of(app.view_functions.get(rule.endpoint))
+        if doc is not None:
+            docs[rule.endpoint] = doc
+    return docs
+
+
 def undocumented_endpoints(app: Flask) -> list[str]:
-    """``api.*`` endpoints the table does not describe (the drift test keeps this empty)."""
-    return sorted({rule.endpoint for rule in documented_rules(app)} - OPERATIONS.keys())
+    """``api.*`` endpoints whose view has no ``@documented(...)`` (the drift test keeps this empty)."""
+    return sorted({rule.endpoint for rule in documented_rules(app)} - endpoint_docs(app).keys())
+
+
+def _tags(docs: Iterable[Doc]) -> list[dict[str, str]]:
+    seen: dict[str, dict[str, str]] = {}
+    for doc in docs:
+        tag = doc.tag if isinstance(doc.tag, Tag) else Tag(doc.tag)
+        entry = seen.setdefault(tag.name, {"name": tag.name})
+        if tag.description:
+            entry["description"] = tag.description
+    return list(seen.values())
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document of ``app``'s JSON API.
 
-    An endpoint missing from :data:`OPERATIONS` is left out rather than guessed at (and the docs page keeps
+    An endpoint without ``@documented(...)`` is left out rather than guessed at (and the docs page keeps
     working); ``tests/webapp/test_openapi.py`` fails until it is described.
     """
-    rules = [rule for rule in documented_rules(app) if rule.endpoint in OPERATIONS]
+    docs = endpoint_docs(app)
+    rules = [rule for rule in documented_rules(app) if rule.endpoint in docs]
     schemas = _Schemas()
     for rule in rules:
-        doc = OPERATIONS[rule.endpoint]
+        doc = docs[rule.endpoint]
         if doc.request is not None:
             schemas.want(doc.request, "validation")
         for annotation in doc.responses.values():
@@ -404,13 +278,13 @@ def build_spec(app: Flask) -> dict[str, Any]:
         methods_per_endpoint[rule.endpoint] = methods_per_endpoint.get(rule.endpoint, 0) + len(_methods(rule))
     paths: dict[str, dict[str, Any]] = {}
     for rule in rules:
-        doc = OPERATIONS[rule.endpoint]
+        doc = docs[rule.endpoint]
         path, path_parameters = openapi_path(rule)
         methods = _methods(rule)
         for method in methods:
             has_body = doc.request is not None and method in {"POST", "PUT", "PATCH"}
             operation: dict[str, Any] = {
-                "tags": [doc.tag],
+                "tags": [doc.tag.name if isinstance(doc.tag, Tag) else doc.tag],
                 "summary": doc.summary,
                 "operationId": _operation_id(rule.endpoint, method, methods_per_endpoint[rule.endpoint]),
                 "security": _security(doc),
@@ -439,7 +313,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
             "`Authorization: Bearer <token>`. Errors answer `{\"error\": \"...\"}` (plus `fields` for "
             "invalid input).",
         },
-        "tags": [{"name": name, "description": text} for name, text in _TAGS],
+        "tags": _tags(docs[rule.endpoint] for rule in rules),
         "security": [{BEARER: []}],
         "paths": paths,
         "components": {

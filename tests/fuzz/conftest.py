@@ -29,12 +29,12 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.conftest import PASSWORD, make_config
 from webapp import create_app
-from webapp.blueprints.api.common import MAX_ID
 from webapp.extensions import db
 from webapp.models import User
 from webapp.security import issue_tokens
 from webapp.services import accounts, commands, routers
 from webapp.services.errors import ServiceError
+from webapp.services.pagination import MAX_ID
 
 #: Examples per API operation; ``make fuzz`` raises it (23 operations x 500 is over 10,000 cases).
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "12"))

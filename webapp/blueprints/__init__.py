@@ -8,7 +8,7 @@ from flask import Flask
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
-from webapp.blueprints.api.common import MAX_ID
+from webapp.services.pagination import MAX_ID
 
 
 def _reject_impossible_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:

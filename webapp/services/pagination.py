@@ -12,6 +12,10 @@ from webapp.services.errors import Invalid
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 200
+#: The last page any list answers; far past it the row offset would overflow the database's integers.
+MAX_PAGE = 10**9
+#: The largest id a SQL BIGINT primary key holds; anything bigger cannot name an object.
+MAX_ID = 2**63 - 1
 DEFAULT_PAGE_SIZE = 20
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from webapp.blueprints.api.common import MAX_PAGE
 from webapp.services.errors import Invalid
+from webapp.services.pagination import MAX_PAGE
 
 bp = Blueprint("api", __name__)
 

@@ -11,10 +11,6 @@ from werkzeug.exceptions import UnsupportedMediaType
 from webapp.services.errors import Invalid
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-#: The largest id a SQL BIGINT primary key holds; anything bigger cannot name an object.
-MAX_ID = 2**63 - 1
-#: The last page any list answers; far past it the row offset would overflow the database's integers.
-MAX_PAGE = 10**9
 
 
 def json_body(model: type[ModelT]) -> ModelT:

@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Response, request
-from flask.blueprints import BlueprintSetupState
 from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
-from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
+from webapp.blueprints.api import hotspot_docs as docs
+from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.hotspot_schemas import (
     BatchCreateRequest,
     OwnerSettingsRequest,
@@ -24,11 +24,12 @@ from webapp.blueprints.api.hotspot_schemas import (
 )
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import HotspotSite, Package, Sale, Voucher, VoucherBatch
+from webapp.openapi import documented
 from webapp.services import hotspot_settings, hotspot_sync, packages, sales, vouchers
 from webapp.services.errors import Invalid
 from webapp.services.hotspot_settings import money
 from webapp.services.packages import DriftItem, PackageChange, RouterCommand
-from webapp.services.pagination import page_numbers
+from webapp.services.pagination import MAX_ID, page_numbers
 from webapp.services.vouchers import BatchSummary
 from webapp.timeutil import isoformat_z, utcnow
 
@@ -234,6 +235,7 @@ def _amount(value: Decimal) -> str:
 
 
 @bp.get("/routers/<int:router_id>/packages/")
+@documented(docs.ROUTER_PACKAGES)
 @jwt_required()
 def router_packages(router_id: int) -> Response:
     router, found = packages.list_packages(current_user, router_id, include_inactive=_flag("include_inactive"))
@@ -248,6 +250,7 @@ def router_packages(router_id: int) -> Response:
 
 
 @bp.post("/routers/<int:router_id>/packages/")
+@documented(docs.PACKAGE_CREATE)
 @jwt_required()
 def package_create(router_id: int) -> Response:
     body = json_body(PackageCreateRequest)
@@ -259,12 +262,14 @@ def package_create(router_id: int) -> Response:
 
 
 @bp.get("/packages/<int:package_id>/")
+@documented(docs.PACKAGE_DETAIL)
 @jwt_required()
 def package_detail(package_id: int) -> Response:
     return json_ok(package_out(packages.get_package(current_user, package_id)))
 
 
 @bp.put("/packages/<int:package_id>/")
+@documented(docs.PACKAGE_UPDATE)
 @bp.patch("/packages/<int:package_id>/")
 @jwt_required()
 def package_update(package_id: int) -> Response:
@@ -276,6 +281,7 @@ def package_update(package_id: int) -> Response:
 
 
 @bp.delete("/packages/<int:package_id>/")
+@documented(docs.PACKAGE_DELETE)
 @jwt_required()
 def package_delete(package_id: int) -> Response:
     name = packages.get_package(current_user, package_id).name
@@ -292,6 +298,7 @@ def package_delete(package_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/packages/drift/")
+@documented(docs.PACKAGE_DRIFT)
 @jwt_required()
 def package_drift(router_id: int) -> Response:
     router, items = packages.drift(current_user, router_id)
@@ -300,6 +307,7 @@ def package_drift(router_id: int) -> Response:
 
 
 @bp.post("/routers/<int:router_id>/packages/reconcile/")
+@documented(docs.PACKAGE_RECONCILE)
 @jwt_required()
 def package_reconcile(router_id: int) -> Response:
     body = json_body(ReconcileRequest)
@@ -312,6 +320,7 @@ def package_reconcile(router_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/voucher-batches/")
+@documented(docs.BATCH_LIST)
 @jwt_required()
 def batch_list(router_id: int) -> Response:
     number, size = _page()
@@ -320,6 +329,7 @@ def batch_list(router_id: int) -> Response:
 
 
 @bp.post("/routers/<int:router_id>/voucher-batches/")
+@documented(docs.BATCH_CREATE)
 @jwt_required()
 def batch_create(router_id: int) -> Response:
     body = json_body(BatchCreateRequest)
@@ -332,18 +342,21 @@ def batch_create(router_id: int) -> Response:
 
 
 @bp.get("/voucher-batches/<int:batch_id>/")
+@documented(docs.BATCH_DETAIL)
 @jwt_required()
 def batch_detail(batch_id: int) -> Response:
     return json_ok(batch_out(vouchers.summary_of(vouchers.get_batch(current_user, batch_id))))
 
 
 @bp.get("/voucher-batches/<int:batch_id>/vouchers.csv")
+@documented(docs.BATCH_CSV)
 @jwt_required()
 def batch_csv(batch_id: int) -> Response:
     return _csv(vouchers.vouchers_csv(current_user, batch_id=batch_id), f"vouchers-batch-{batch_id}.csv")
 
 
 @bp.get("/vouchers/")
+@documented(docs.VOUCHER_LIST)
 @jwt_required()
 def voucher_list() -> Response:
     number, size = _page()
@@ -354,6 +367,7 @@ def voucher_list() -> Response:
 
 
 @bp.get("/vouchers.csv")
+@documented(docs.VOUCHER_CSV)
 @jwt_required()
 def voucher_csv() -> Response:
     text = vouchers.vouchers_csv(current_user, router_id=_id_arg("router"), batch_id=_id_arg("batch"),
@@ -362,18 +376,21 @@ def voucher_csv() -> Response:
 
 
 @bp.get("/vouchers/<int:voucher_id>/")
+@documented(docs.VOUCHER_DETAIL)
 @jwt_required()
 def voucher_detail(voucher_id: int) -> Response:
     return json_ok(voucher_out(vouchers.get_voucher(current_user, voucher_id)))
 
 
 @bp.post("/vouchers/<int:voucher_id>/revoke/")
+@documented(docs.VOUCHER_REVOKE)
 @jwt_required()
 def voucher_revoke(voucher_id: int) -> Response:
     return json_ok(voucher_out(vouchers.revoke(current_user, voucher_id, ip_address=request.remote_addr)))
 
 
 @bp.post("/routers/<int:router_id>/hotspot/sync/")
+@documented(docs.HOTSPOT_SYNC_NOW)
 @jwt_required()
 def hotspot_sync_now(router_id: int) -> Response:
     now = utcnow()
@@ -392,6 +409,7 @@ def hotspot_sync_now(router_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/hotspot/sessions/")
+@documented(docs.HOTSPOT_SESSIONS)
 @jwt_required()
 def hotspot_sessions(router_id: int) -> Response:
     router, sessions = hotspot_sync.active_sessions(current_user, router_id)
@@ -402,6 +420,7 @@ def hotspot_sessions(router_id: int) -> Response:
 
 
 @bp.delete("/routers/<int:router_id>/hotspot/sessions/<session_id>/")
+@documented(docs.HOTSPOT_KICK)
 @jwt_required()
 def hotspot_kick(router_id: int, session_id: str) -> Response:
     user = hotspot_sync.kick(current_user, router_id, session_id, request.remote_addr)
@@ -409,12 +428,14 @@ def hotspot_kick(router_id: int, session_id: str) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/hotspot/")
+@documented(docs.HOTSPOT_SITE)
 @jwt_required()
 def hotspot_site(router_id: int) -> Response:
     return json_ok(site_out(hotspot_settings.get_site(current_user, router_id)))
 
 
 @bp.put("/routers/<int:router_id>/hotspot/")
+@documented(docs.HOTSPOT_SITE_UPDATE)
 @bp.patch("/routers/<int:router_id>/hotspot/")
 @jwt_required()
 def hotspot_site_update(router_id: int) -> Response:
@@ -425,6 +446,7 @@ def hotspot_site_update(router_id: int) -> Response:
 
 
 @bp.get("/hotspot/settings/")
+@documented(docs.OWNER_SETTINGS)
 @jwt_required()
 def owner_settings() -> Response:
     row = hotspot_settings.owner_settings(current_user.id)
@@ -432,6 +454,7 @@ def owner_settings() -> Response:
 
 
 @bp.put("/hotspot/settings/")
+@documented(docs.OWNER_SETTINGS_UPDATE)
 @bp.patch("/hotspot/settings/")
 @jwt_required()
 def owner_settings_update() -> Response:
@@ -442,6 +465,7 @@ def owner_settings_update() -> Response:
 
 
 @bp.get("/sales/")
+@documented(docs.SALE_LIST)
 @jwt_required()
 def sale_list() -> Response:
     number, size = _page()
@@ -450,12 +474,14 @@ def sale_list() -> Response:
 
 
 @bp.get("/sales.csv")
+@documented(docs.SALE_CSV)
 @jwt_required()
 def sale_csv() -> Response:
     return _csv(sales.sales_csv(current_user, router_id=_id_arg("router")), "sales.csv")
 
 
 @bp.get("/sales/summary/")
+@documented(docs.SALE_SUMMARY)
 @jwt_required()
 def sale_summary() -> Response:
     result = sales.report(current_user, router_id=_id_arg("router"), period=request.args.get("period") or "daily",
@@ -475,11 +501,3 @@ def sale_summary() -> Response:
                      "total": _amount(r.total), "total_display": result.show(r.total)} for r in result.routers],
         "other_currencies": {code: _amount(total) for code, total in result.other_currencies.items()},
     })
-
-
-@bp.record_once
-def _document(_state: BlueprintSetupState) -> None:
-    # webapp.openapi imports this package, so the table is merged at registration, once everything is loaded.
-    from webapp.blueprints.api import hotspot_docs
-
-    hotspot_docs.register()

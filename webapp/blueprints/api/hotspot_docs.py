@@ -1,12 +1,11 @@
-"""What the OpenAPI document says about the hotspot endpoints (merged into ``webapp.openapi.OPERATIONS``).
+"""What the OpenAPI document says about each hotspot endpoint: ``api/hotspot.py`` puts ``@documented(X)`` on the view.
 
-Imported when the API blueprint is registered, not when it is defined: ``webapp.openapi`` imports the API
-package, so importing it from a module the package loads would be circular.
+The descriptions are named here rather than written out above each view only to keep ``api/hotspot.py`` under
+500 lines; new endpoints write ``@documented(Doc(...))`` beside the view.
 """
 
 from __future__ import annotations
 
-from webapp.blueprints.api.common import MAX_ID
 from webapp.blueprints.api.hotspot_schemas import (
     BatchCreated,
     BatchCreateRequest,
@@ -31,15 +30,16 @@ from webapp.blueprints.api.hotspot_schemas import (
     VoucherOut,
     VoucherPage,
 )
-from webapp.blueprints.api.schemas import ErrorResponse, MessageResponse
-from webapp.openapi import OPERATIONS, PAGINATION, Doc, Param
+from webapp.blueprints.api.schemas import MessageResponse
+from webapp.openapi import PAGINATION, Doc, ErrorResponse, Param, Tag
+from webapp.services.pagination import MAX_ID
 from webapp.services.sales import MAX_DAYS, MAX_MONTHS
 from webapp.services.vouchers import STATES
 
-_PACKAGES = "Hotspot packages"
-_VOUCHERS = "Vouchers"
-_HOTSPOT = "Hotspot"
-_SALES = "Sales"
+_PACKAGES = Tag("Hotspot packages", "What a router sells: each package is a hotspot user profile on the router.")
+_VOUCHERS = Tag("Vouchers", "Batches of voucher codes, each a hotspot user on its router, and their states.")
+_HOTSPOT = Tag("Hotspot", "Sync with the router, its logged-in clients, and the settings printed on vouchers.")
+_SALES = Tag("Sales", "What the vouchers sold for, per sale and as daily or monthly totals.")
 _ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
 _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _DRY_RUN = Param("dry_run", {"type": "boolean"}, "Only answer the commands the change would send; change nothing.")
@@ -48,104 +48,121 @@ _BATCH = Param("batch", _ID, "Only this batch's (404 if not yours).")
 _STATE = Param("state", {"type": "string", "enum": list(STATES)}, "Only vouchers in this state.")
 _CSV = "The answer is `text/csv` (an attachment)."
 
-HOTSPOT_OPERATIONS: dict[str, Doc] = {
-    "api.router_packages": Doc(
-        "Packages of a router", _PACKAGES, {200: PackageListResponse},
-        query=(Param("include_inactive", {"type": "boolean"}, "Inactive packages too (the message still counts "
-                                                              "active ones)."),),
-        description="The contract's list of active packages; each is a hotspot user profile on the router.",
-    ),
-    "api.package_create": Doc(
-        "Create a package", _PACKAGES,
-        {200: PackageChangeResponse, 201: PackageChangeResponse, 409: ErrorResponse},
-        request=PackageCreateRequest, query=(_DRY_RUN,),
-        description="Saves the package and adds its user profile on the router (`rate-limit` is "
-        "`upload/download` from the router's side). An unreachable router leaves it `pending` for the next sync. "
-        "With `dry_run=true` answers 200 with the commands only. A name the router already has "
-        "answers 409.",
-    ),
-    "api.package_detail": Doc("One package", _PACKAGES, {200: PackageOut}),
-    "api.package_update": Doc(
-        "Change, activate or deactivate a package", _PACKAGES, {200: PackageChangeResponse, 409: ErrorResponse},
-        request=PackageWriteRequest, query=(_DRY_RUN,),
-        description="Only the fields sent change. Deactivating removes the profile once no voucher of the "
-        "package can be used any more. The duration must suit the type the package ends up with (1-24 hours "
-        "hourly, 720 monthly): sending only one of the two is checked against the stored other one (400). A "
-        "name another package of the router has answers 409.",
-    ),
-    "api.package_delete": Doc(
-        "Delete a package", _PACKAGES, {200: PackageChangeResponse, 409: ErrorResponse}, query=(_DRY_RUN,),
-        description="Refused (409) while vouchers of the package are unused or active.",
-    ),
-    "api.package_drift": Doc(
-        "Compare packages with the router's profiles", _PACKAGES, {200: DriftResponse, **_ROUTER_ERRORS},
-        description="`missing`: ours, not on the router; `different`: rate-limit or shared-users differ; "
-        "`extra`: on the router, not ours.",
-    ),
-    "api.package_reconcile": Doc(
-        "Resolve drift in one direction", _PACKAGES, {200: ReconcileResponse, **_ROUTER_ERRORS},
-        request=ReconcileRequest,
-        description="`push` makes the router match RouterDeck; `pull` makes RouterDeck match the router "
-        "(importing an extra profile needs `price`).",
-    ),
-    "api.batch_list": Doc("Voucher batches of a router", _VOUCHERS, {200: BatchPage}, query=PAGINATION),
-    "api.batch_create": Doc(
-        "Generate a batch of vouchers", _VOUCHERS, {201: BatchCreated}, request=BatchCreateRequest,
-        description="Codes avoid look-alikes (0/O, 1/I/l) and are unique per router; each is pushed as a "
-        "hotspot user. An unreachable router leaves the batch `pending` for the next sync.",
-    ),
-    "api.batch_detail": Doc("One voucher batch", _VOUCHERS, {200: BatchOut}),
-    "api.batch_csv": Doc("A batch's vouchers as CSV", _VOUCHERS, {200: None}, description=_CSV, csv=True),
-    "api.voucher_list": Doc(
-        "Your vouchers", _VOUCHERS, {200: VoucherPage},
-        query=(*PAGINATION, _ROUTER, _BATCH, _STATE, Param("search", {"type": "string"}, "Code contains.")),
-        extra_errors=(404,),
-    ),
-    "api.voucher_csv": Doc("Your vouchers as CSV", _VOUCHERS, {200: None}, query=(_ROUTER, _BATCH, _STATE),
-                           extra_errors=(404,), description=_CSV, csv=True),
-    "api.voucher_detail": Doc("One voucher", _VOUCHERS, {200: VoucherOut}),
-    "api.voucher_revoke": Doc(
-        "Revoke a voucher", _VOUCHERS, {200: VoucherOut, 409: ErrorResponse},
-        description="Kicks its session and removes its router user (or leaves that to the next sync when the "
-        "router is unreachable).",
-    ),
-    "api.hotspot_sync_now": Doc(
-        "Sync a router's hotspot now", _HOTSPOT, {200: SyncResponse, **_ROUTER_ERRORS},
-        description="Pushes pending packages and vouchers, activates vouchers seen in use (recording a sale), "
-        "expires vouchers past their wall-clock validity and removes or disables their router users.",
-    ),
-    "api.hotspot_sessions": Doc("Logged-in hotspot clients", _HOTSPOT, {200: SessionsResponse, **_ROUTER_ERRORS}),
-    "api.hotspot_kick": Doc("End a hotspot session", _HOTSPOT, {200: MessageResponse, **_ROUTER_ERRORS}),
-    "api.hotspot_site": Doc("A router's hotspot settings", _HOTSPOT, {200: SiteSettings}),
-    "api.hotspot_site_update": Doc(
-        "Change a router's hotspot settings", _HOTSPOT, {200: SiteSettings}, request=SiteSettingsRequest,
-        description="The name and DNS name printed on vouchers, and whether expiry removes or disables users.",
-    ),
-    "api.owner_settings": Doc("Your hotspot settings", _HOTSPOT, {200: OwnerSettings}),
-    "api.owner_settings_update": Doc(
-        "Change your currency or time zone", _HOTSPOT, {200: OwnerSettings}, request=OwnerSettingsRequest,
-        description="Sales days and months are counted in this time zone.",
-    ),
-    "api.sale_list": Doc("Your sales", _SALES, {200: SalePage}, query=(*PAGINATION, _ROUTER), extra_errors=(404,)),
-    "api.sale_csv": Doc("Your sales as CSV", _SALES, {200: None}, query=(_ROUTER,), extra_errors=(404,),
-                        description=_CSV, csv=True),
-    "api.sale_summary": Doc(
-        "Sales totals per day or month", _SALES, {200: SalesSummary},
-        query=(
-            _ROUTER,
-            Param("period", {"type": "string", "enum": ["daily", "monthly"]}, "Default daily."),
-            Param("start", {"type": "string", "format": "date"}, "First local day (default: 30 days or 12 "
-                                                                  "months back)."),
-            Param("end", {"type": "string", "format": "date"}, "Last local day (default: today)."),
-        ),
-        extra_errors=(404,),
-        description=f"A range holds at most {MAX_DAYS} days (daily) or {MAX_MONTHS} months (monthly), and "
-        "`start` must not be after `end`; either limit answers 400 (they relate two parameters, and the "
-        "defaults to today, so no schema of one parameter can say them).",
-    ),
-}
+ROUTER_PACKAGES = Doc(
+    "Packages of a router", _PACKAGES, {200: PackageListResponse},
+    query=(Param("include_inactive", {"type": "boolean"}, "Inactive packages too (the message still counts "
+                                                          "active ones)."),),
+    description="The contract's list of active packages; each is a hotspot user profile on the router.",
+)
 
+PACKAGE_CREATE = Doc(
+    "Create a package", _PACKAGES,
+    {200: PackageChangeResponse, 201: PackageChangeResponse, 409: ErrorResponse},
+    request=PackageCreateRequest, query=(_DRY_RUN,),
+    description="Saves the package and adds its user profile on the router (`rate-limit` is "
+    "`upload/download` from the router's side). An unreachable router leaves it `pending` for the next sync. "
+    "With `dry_run=true` answers 200 with the commands only. A name the router already has "
+    "answers 409.",
+)
 
-def register() -> None:
-    """Add the hotspot endpoints to the OpenAPI table (idempotent)."""
-    OPERATIONS.update(HOTSPOT_OPERATIONS)
+PACKAGE_DETAIL = Doc("One package", _PACKAGES, {200: PackageOut})
+
+PACKAGE_UPDATE = Doc(
+    "Change, activate or deactivate a package", _PACKAGES, {200: PackageChangeResponse, 409: ErrorResponse},
+    request=PackageWriteRequest, query=(_DRY_RUN,),
+    description="Only the fields sent change. Deactivating removes the profile once no voucher of the "
+    "package can be used any more. The duration must suit the type the package ends up with (1-24 hours "
+    "hourly, 720 monthly): sending only one of the two is checked against the stored other one (400). A "
+    "name another package of the router has answers 409.",
+)
+
+PACKAGE_DELETE = Doc(
+    "Delete a package", _PACKAGES, {200: PackageChangeResponse, 409: ErrorResponse}, query=(_DRY_RUN,),
+    description="Refused (409) while vouchers of the package are unused or active.",
+)
+
+PACKAGE_DRIFT = Doc(
+    "Compare packages with the router's profiles", _PACKAGES, {200: DriftResponse, **_ROUTER_ERRORS},
+    description="`missing`: ours, not on the router; `different`: rate-limit or shared-users differ; "
+    "`extra`: on the router, not ours.",
+)
+
+PACKAGE_RECONCILE = Doc(
+    "Resolve drift in one direction", _PACKAGES, {200: ReconcileResponse, **_ROUTER_ERRORS},
+    request=ReconcileRequest,
+    description="`push` makes the router match RouterDeck; `pull` makes RouterDeck match the router "
+    "(importing an extra profile needs `price`).",
+)
+
+BATCH_LIST = Doc("Voucher batches of a router", _VOUCHERS, {200: BatchPage}, query=PAGINATION)
+
+BATCH_CREATE = Doc(
+    "Generate a batch of vouchers", _VOUCHERS, {201: BatchCreated}, request=BatchCreateRequest,
+    description="Codes avoid look-alikes (0/O, 1/I/l) and are unique per router; each is pushed as a "
+    "hotspot user. An unreachable router leaves the batch `pending` for the next sync.",
+)
+
+BATCH_DETAIL = Doc("One voucher batch", _VOUCHERS, {200: BatchOut})
+
+BATCH_CSV = Doc("A batch's vouchers as CSV", _VOUCHERS, {200: None}, description=_CSV, csv=True)
+
+VOUCHER_LIST = Doc(
+    "Your vouchers", _VOUCHERS, {200: VoucherPage},
+    query=(*PAGINATION, _ROUTER, _BATCH, _STATE, Param("search", {"type": "string"}, "Code contains.")),
+    extra_errors=(404,),
+)
+
+VOUCHER_CSV = Doc("Your vouchers as CSV", _VOUCHERS, {200: None}, query=(_ROUTER, _BATCH, _STATE),
+                       extra_errors=(404,), description=_CSV, csv=True)
+
+VOUCHER_DETAIL = Doc("One voucher", _VOUCHERS, {200: VoucherOut})
+
+VOUCHER_REVOKE = Doc(
+    "Revoke a voucher", _VOUCHERS, {200: VoucherOut, 409: ErrorResponse},
+    description="Kicks its session and removes its router user (or leaves that to the next sync when the "
+    "router is unreachable).",
+)
+
+HOTSPOT_SYNC_NOW = Doc(
+    "Sync a router's hotspot now", _HOTSPOT, {200: SyncResponse, **_ROUTER_ERRORS},
+    description="Pushes pending packages and vouchers, activates vouchers seen in use (recording a sale), "
+    "expires vouchers past their wall-clock validity and removes or disables their router users.",
+)
+
+HOTSPOT_SESSIONS = Doc("Logged-in hotspot clients", _HOTSPOT, {200: SessionsResponse, **_ROUTER_ERRORS})
+
+HOTSPOT_KICK = Doc("End a hotspot session", _HOTSPOT, {200: MessageResponse, **_ROUTER_ERRORS})
+
+HOTSPOT_SITE = Doc("A router's hotspot settings", _HOTSPOT, {200: SiteSettings})
+
+HOTSPOT_SITE_UPDATE = Doc(
+    "Change a router's hotspot settings", _HOTSPOT, {200: SiteSettings}, request=SiteSettingsRequest,
+    description="The name and DNS name printed on vouchers, and whether expiry removes or disables users.",
+)
+
+OWNER_SETTINGS = Doc("Your hotspot settings", _HOTSPOT, {200: OwnerSettings})
+
+OWNER_SETTINGS_UPDATE = Doc(
+    "Change your currency or time zone", _HOTSPOT, {200: OwnerSettings}, request=OwnerSettingsRequest,
+    description="Sales days and months are counted in this time zone.",
+)
+
+SALE_LIST = Doc("Your sales", _SALES, {200: SalePage}, query=(*PAGINATION, _ROUTER), extra_errors=(404,))
+
+SALE_CSV = Doc("Your sales as CSV", _SALES, {200: None}, query=(_ROUTER,), extra_errors=(404,),
+                    description=_CSV, csv=True)
+
+SALE_SUMMARY = Doc(
+    "Sales totals per day or month", _SALES, {200: SalesSummary},
+    query=(
+        _ROUTER,
+        Param("period", {"type": "string", "enum": ["daily", "monthly"]}, "Default daily."),
+        Param("start", {"type": "string", "format": "date"}, "First local day (default: 30 days or 12 "
+                                                              "months back)."),
+        Param("end", {"type": "string", "format": "date"}, "Last local day (default: today)."),
+    ),
+    extra_errors=(404,),
+    description=f"A range holds at most {MAX_DAYS} days (daily) or {MAX_MONTHS} months (monthly), and "
+    "`start` must not be after `end`; either limit answers 400 (they relate two parameters, and the "
+    "defaults to today, so no schema of one parameter can say them).",
+)

@@ -10,9 +10,9 @@ from zoneinfo import available_timezones
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
-from webapp.blueprints.api.common import MAX_ID
 from webapp.blueprints.api.schemas import _BLANK, VISIBLE, StrictBody, _integral, _no_default
 from webapp.services.packages import MAX_SHARED_USERS, MAX_SPEED_MBPS, MONTH_HOURS
+from webapp.services.pagination import MAX_ID
 from webapp.services.vouchers import MAX_BATCH
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"

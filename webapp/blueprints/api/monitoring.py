@@ -7,19 +7,37 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, request
-from flask.blueprints import BlueprintSetupState
 from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
-from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
-from webapp.blueprints.api.monitoring_schemas import AlertAck, ChannelBody, InterfaceChange, PollSettings, RuleBody
+from webapp.blueprints.api.common import json_body, json_ok
+from webapp.blueprints.api.monitoring_schemas import (
+    AlertAck,
+    AlertOut,
+    AlertPage,
+    ChannelBody,
+    ChannelOut,
+    EventPage,
+    FleetOverviewOut,
+    InterfaceChange,
+    InterfaceOut,
+    InterfacePage,
+    PollSettings,
+    PollSettingsOut,
+    RuleBody,
+    RuleList,
+    RuleOut,
+    SeriesOut,
+)
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import Alert, AlertRule, MonitoredInterface, MonitorEvent, NotificationChannel
+from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
 from webapp.services import alerts, interfaces, metrics, notify, poller
-from webapp.services.alerts import AlertFilters
+from webapp.services.alerts import DEFAULT_RULES, EVENT_KINDS, STATES, AlertFilters
 from webapp.services.errors import Invalid
-from webapp.services.interfaces import InterfaceFilters
-from webapp.services.pagination import page_numbers
+from webapp.services.interfaces import ORDERINGS, InterfaceFilters
+from webapp.services.metrics import INTERFACE_METRICS, METRICS
+from webapp.services.pagination import MAX_ID, page_numbers
 from webapp.services.routers import get_router
 from webapp.timeutil import isoformat_z, utcnow
 
@@ -27,6 +45,21 @@ RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 FORMATS = ("json", "csv")
 #: Unix seconds of 0001-01-01 and 9999-12-31 23:59:59 UTC, what an ISO-8601 moment can name.
 MIN_TIME, MAX_TIME = -62135596800, 253402300799
+
+_METRICS = Tag("Monitoring: metrics and interfaces", "What the poller measured: metric series (JSON or CSV), "
+                                                     "interfaces, poll intervals and the fleet at a glance.")
+_ALERTS = Tag("Monitoring: alerts and notifications", "Alerts (acknowledge LibreNMS-style), their rules, the "
+                                                      "event log and where notifications go.")
+_ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
+_FLAG = {"type": "boolean"}
+_TIME = {
+    "anyOf": [
+        {"type": "integer", "minimum": MIN_TIME, "maximum": MAX_TIME},
+        {"type": "string", "format": "date-time"},
+    ]
+}
+_ROUTER_ID = Param("router_id", ID_SCHEMA, "Only this router's (404 if not yours).")
+_PER_INTERFACE = ", ".join(f"`{name}`" for name in sorted(INTERFACE_METRICS))
 _SECONDS = re.compile(r"-?[0-9]+", re.ASCII)
 
 
@@ -188,6 +221,23 @@ def _id_arg(name: str) -> int | None:
 
 
 @bp.get("/routers/<int:router_id>/metrics/")
+@documented(Doc(
+    "One metric of a router over time", _METRICS, {200: SeriesOut}, csv=True,
+    query=(
+        Param("name", {"type": "string", "enum": list(METRICS)}, "The metric. Default `cpu`."),
+        Param("interface", {"type": "string"}, f"The interface of a per-interface metric ({_PER_INTERFACE})."),
+        Param("range", {"type": "string", "enum": list(RANGES)}, "The last hour, day, week or month up to `to` "
+                                                                 "(wins over `from`). Default 24h."),
+        Param("from", _TIME, "Start: Unix seconds or an ISO-8601 moment (UTC when no offset)."),
+        Param("to", _TIME, "End: Unix seconds or an ISO-8601 moment (UTC when no offset). Default now."),
+        Param("step", {"type": "integer", "minimum": 1, "maximum": 31 * 86400},
+              "Seconds per point (default: about 720 points over the range)."),
+        Param("format", {"type": "string", "enum": list(FORMATS)}, "`csv` answers `text/csv`. Default json."),
+    ),
+    description=f"Points are `[ts, avg, min, max]`, read from raw samples or 5-minute/hourly roll-ups as the "
+    f"range requires. Rules that relate parameters answer 400: {_PER_INTERFACE} need `interface`, `from` "
+    "must be before `to` (`to` defaults to now) and a range spans at most 400 days.",
+))
 @jwt_required()
 def router_metrics(router_id: int) -> Response:
     now = metrics.epoch(utcnow())
@@ -216,6 +266,18 @@ def router_metrics(router_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/interfaces/")
+@documented(Doc(
+    "A router's interfaces as last polled", _METRICS, {200: InterfacePage},
+    query=(
+        *PAGINATION,
+        Param("type", {"type": "string"}, "Only this RouterOS interface type (ether, wlan, bridge...)."),
+        Param("running", _FLAG, "Only running (`true`) or not running interfaces."),
+        Param("disabled", _FLAG, "Only disabled (`true`) or enabled interfaces."),
+        Param("search", {"type": "string"}, "Case-insensitive substring of the name, comment or MAC address."),
+        Param("ordering", {"type": "string", "enum": [p + name for name in ORDERINGS for p in ("", "-")]},
+              "Sort key; a leading `-` sorts descending. Default `name`."),
+    ),
+))
 @jwt_required()
 def router_interfaces(router_id: int) -> Response:
     filters = InterfaceFilters(
@@ -231,6 +293,12 @@ def router_interfaces(router_id: int) -> Response:
 
 
 @bp.put("/routers/<int:router_id>/interfaces/<name>/")
+@documented(Doc(
+    "Enable or disable an interface", _METRICS, {200: InterfaceOut, 409: ErrorResponse, **_ROUTER_ERRORS},
+    request=InterfaceChange,
+    description="Refused (409) for the interface RouterDeck reaches the router through. A command the "
+    "router refuses answers 400 with its message.",
+))
 @jwt_required()
 def router_interface_update(router_id: int, name: str) -> Response:
     body = json_body(InterfaceChange)
@@ -241,6 +309,12 @@ def router_interface_update(router_id: int, name: str) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/events/")
+@documented(Doc(
+    "A router's event log", _ALERTS, {200: EventPage},
+    query=(*PAGINATION, Param("kind", {"type": "string", "enum": list(EVENT_KINDS)}, "Only this kind."),
+           Param("include_own", _FLAG, "`false` leaves out the configuration changes made through RouterDeck "
+                 "(default `true`).")),
+))
 @jwt_required()
 def router_events(router_id: int) -> Response:
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
@@ -251,6 +325,10 @@ def router_events(router_id: int) -> Response:
 
 
 @bp.put("/routers/<int:router_id>/monitoring/")
+@documented(Doc(
+    "Set a router's poll interval", _METRICS, {200: PollSettingsOut}, request=PollSettings,
+    description="`null` makes the router follow the global interval again.",
+))
 @jwt_required()
 def router_poll_settings(router_id: int) -> Response:
     body = json_body(PollSettings)
@@ -265,6 +343,7 @@ def router_poll_settings(router_id: int) -> Response:
 
 
 @bp.get("/monitoring/overview/")
+@documented(Doc("Your routers at a glance", _METRICS, {200: FleetOverviewOut}))
 @jwt_required()
 def fleet_overview() -> Response:
     overview = poller.fleet_overview(current_user)
@@ -295,6 +374,18 @@ def fleet_overview() -> Response:
 
 
 @bp.get("/alerts/")
+@documented(Doc(
+    "Your alerts", _ALERTS, {200: AlertPage},
+    query=(
+        *PAGINATION,
+        Param("state", {"type": "string", "enum": [*STATES, "open"]},
+              "Only alerts in this state; `open` is active or acknowledged."),
+        _ROUTER_ID,
+        Param("kind", {"type": "string", "enum": list(DEFAULT_RULES)}, "Only alerts of this rule."),
+        Param("severity", {"type": "string"}, "Only alerts of this severity (`critical`, `warning`)."),
+        Param("search", {"type": "string"}, "Case-insensitive substring of the message or router name."),
+    ),
+))
 @jwt_required()
 def alert_list() -> Response:
     filters = AlertFilters(
@@ -310,12 +401,19 @@ def alert_list() -> Response:
 
 
 @bp.get("/alerts/<int:alert_id>/")
+@documented(Doc("One alert", _ALERTS, {200: AlertOut}))
 @jwt_required()
 def alert_detail(alert_id: int) -> Response:
     return json_ok(alert_out(alerts.get_alert(current_user, alert_id)))
 
 
 @bp.put("/alerts/<int:alert_id>/")
+@documented(Doc(
+    "Acknowledge an alert", _ALERTS, {200: AlertOut, 409: ErrorResponse}, request=AlertAck,
+    request_required=False,
+    description="A bare PUT acknowledges (as LibreNMS does); a JSON body may carry a note. A resolved "
+    "alert answers 409.",
+))
 @jwt_required()
 def alert_ack(alert_id: int) -> Response:
     # LibreNMS acknowledges with a bare PUT; a JSON body may carry a note.
@@ -324,6 +422,10 @@ def alert_ack(alert_id: int) -> Response:
 
 
 @bp.get("/alert-rules/")
+@documented(Doc(
+    "Alert rules: the defaults and your overrides", _ALERTS, {200: RuleList}, query=(_ROUTER_ID,),
+    extra_errors=(404,),
+))
 @jwt_required()
 def rule_list() -> Response:
     overrides = alerts.list_rules(current_user, _id_arg("router_id"))
@@ -341,6 +443,11 @@ def rule_list() -> Response:
 
 
 @bp.post("/alert-rules/")
+@documented(Doc(
+    "Create or replace an alert rule override", _ALERTS, {201: RuleOut, 404: ErrorResponse}, request=RuleBody,
+    description="One override per kind fleet-wide and per router; saving again replaces it. Another user's "
+    "router answers 404.",
+))
 @jwt_required()
 def rule_save() -> Response:
     body = json_body(RuleBody).model_dump(exclude_none=True)
@@ -348,6 +455,7 @@ def rule_save() -> Response:
 
 
 @bp.delete("/alert-rules/<int:rule_id>/")
+@documented(Doc("Delete an alert rule override", _ALERTS, {204: None}))
 @jwt_required()
 def rule_delete(rule_id: int) -> Response:
     alerts.delete_rule(current_user, rule_id)
@@ -355,27 +463,25 @@ def rule_delete(rule_id: int) -> Response:
 
 
 @bp.get("/notification-channels/")
+@documented(Doc("Your notification channels", _ALERTS, {200: list[ChannelOut]}))
 @jwt_required()
 def channel_list() -> Response:
     return json_ok([channel_out(c) for c in notify.list_channels(current_user)])
 
 
 @bp.post("/notification-channels/")
+@documented(Doc(
+    "Add a notification channel", _ALERTS, {201: ChannelOut}, request=ChannelBody,
+    description="Alerts are sent by e-mail or as a JSON POST to a webhook.",
+))
 @jwt_required()
 def channel_create() -> Response:
     return json_ok(channel_out(notify.create_channel(current_user, json_body(ChannelBody).model_dump())), 201)
 
 
 @bp.delete("/notification-channels/<int:channel_id>/")
+@documented(Doc("Delete a notification channel", _ALERTS, {204: None}))
 @jwt_required()
 def channel_delete(channel_id: int) -> Response:
     notify.delete_channel(current_user, channel_id)
     return Response(status=204)
-
-
-@bp.record_once
-def _document(_state: BlueprintSetupState) -> None:
-    # webapp.openapi imports this package, so the table is merged at registration, once everything is loaded.
-    from webapp.blueprints.api import monitoring_docs
-
-    monitoring_docs.register()

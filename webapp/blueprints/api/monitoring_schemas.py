@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from webapp.blueprints.api.common import MAX_ID
 from webapp.blueprints.api.schemas import _integral
+from webapp.services.pagination import MAX_ID
 
 #: A whole number that may arrive as ``9.0`` (JSON has one number type; 9.0 is an integer to JSON Schema).
 MaybeWhole = Annotated[int | None, BeforeValidator(_integral)]

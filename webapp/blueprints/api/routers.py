@@ -9,21 +9,63 @@ from flask import Response, request
 from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
-from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
+from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.presenters import ROUTER_FIELDS, audit_out, command_out, page_out, router_out, routers_out
 from webapp.blueprints.api.schemas import (
+    AuditPage,
+    CommandOut,
+    CommandPage,
+    ConnectionTestResponse,
+    DeleteResponse,
+    DeviceInfoResponse,
+    ExecuteCommandError,
     ExecuteCommandRequest,
+    ExecuteCommandResponse,
     RerunRequest,
     RouterCreateRequest,
+    RouterOut,
+    RouterPage,
     RouterUpdateRequest,
 )
 from webapp.models import CommandRun, User
+from webapp.openapi import ID_SCHEMA, PAGINATION, AnyOf, Doc, ErrorResponse, OneOf, Param, Tag, documented
 from webapp.services import audit, commands, routers
-from webapp.services.commands import CommandFailed, CommandFilters
+from webapp.services.commands import METHODS, STATUSES, CommandFailed, CommandFilters
 from webapp.services.errors import Invalid
-from webapp.services.pagination import page_numbers
-from webapp.services.routers import RouterFilters
+from webapp.services.pagination import MAX_ID, page_numbers
+from webapp.services.routers import ORDERINGS, PROTOCOLS, RouterFilters
 from webapp.timeutil import isoformat_z
+
+_ROUTERS = Tag("Routers", "Create, read, update and delete your routers. Other users' routers answer 404.")
+_OPERATIONS = Tag("Router operations", "Talk to a router: connection test, device information, commands.")
+_HISTORY = Tag("History", "What was run on your routers, and who changed what.")
+
+_DATE_TIME = {"type": "string", "format": "date-time"}
+ROUTER_QUERY = (
+    Param("page", PAGINATION[0].schema, "Page number, from 1. Giving `page` or `page_size` answers a page object."),
+    Param("page_size", PAGINATION[1].schema, PAGINATION[1].description + " Implies a page object."),
+    Param("is_online", {"type": "boolean"}, "Only routers whose last contact succeeded (`true`) or failed."),
+    Param("protocol", {"type": "string", "enum": list(PROTOCOLS)}, "Only routers set to this protocol."),
+    Param("search", {"type": "string"}, "Case-insensitive substring of the name or host."),
+    Param("created__gte", _DATE_TIME, "Created at or after this ISO-8601 moment (UTC when no offset)."),
+    Param("created__lt", _DATE_TIME, "Created before this ISO-8601 moment (UTC when no offset)."),
+    Param(
+        "ordering",
+        {"type": "string", "enum": [prefix + name for name in ORDERINGS for prefix in ("", "-")]},
+        "Sort key; a leading `-` sorts descending. Default `name`.",
+    ),
+    Param("group", ID_SCHEMA, "Only the routers of this group."),
+    Param("tag", {"type": "string", "maxLength": 50}, "Only the routers carrying this tag."),
+)
+COMMAND_QUERY = (
+    *PAGINATION,
+    Param("status", {"type": "string", "enum": list(STATUSES)}, "Only entries with this outcome."),
+    Param("method", {"type": "string", "enum": list(METHODS)}, "Only entries run with this method."),
+    Param("search", {"type": "string"}, "Case-insensitive substring of the command path."),
+    Param("started__gte", _DATE_TIME, "Started at or after this ISO-8601 moment (UTC when no offset)."),
+    Param("started__lt", _DATE_TIME, "Started before this ISO-8601 moment (UTC when no offset)."),
+)
+_ROUTER_FILTER = Param("router", ID_SCHEMA, "Only entries of this router (404 if it is not yours).")
 
 
 def _flag(name: str) -> bool | None:
@@ -72,6 +114,14 @@ def _client_ip() -> str | None:
 
 
 @bp.get("/routers/")
+@documented(Doc(
+    "List your routers",
+    _ROUTERS,
+    {200: OneOf(list[RouterOut], RouterPage)},
+    query=ROUTER_QUERY,
+    description="A plain list (the contract's shape) unless `page` or `page_size` is given, then a page "
+    "object with `count`, `next`, `previous` and `results`.",
+))
 @jwt_required()
 def router_list() -> Response:
     filters = RouterFilters(
@@ -92,6 +142,7 @@ def router_list() -> Response:
 
 
 @bp.post("/routers/")
+@documented(Doc("Add a router", _ROUTERS, {201: RouterOut}, request=RouterCreateRequest))
 @jwt_required()
 def router_create() -> Response:
     body = json_body(RouterCreateRequest)
@@ -100,12 +151,20 @@ def router_create() -> Response:
 
 
 @bp.get("/routers/<int:router_id>/")
+@documented(Doc("One router", _ROUTERS, {200: RouterOut}))
 @jwt_required()
 def router_detail(router_id: int) -> Response:
     return json_ok(router_out(routers.get_router(current_user, router_id)))
 
 
 @bp.put("/routers/<int:router_id>/")
+@documented(Doc(
+    "Change a router's settings",
+    _ROUTERS,
+    {200: RouterOut},
+    request=RouterUpdateRequest,
+    description="Only the fields sent change; a missing, null or empty password keeps the stored one.",
+))
 @bp.patch("/routers/<int:router_id>/")
 @jwt_required()
 def router_update(router_id: int) -> Response:
@@ -116,6 +175,7 @@ def router_update(router_id: int) -> Response:
 
 
 @bp.delete("/routers/<int:router_id>/")
+@documented(Doc("Delete a router", _ROUTERS, {200: DeleteResponse}))
 @jwt_required()
 def router_delete(router_id: int) -> Response:
     name = routers.delete_router(current_user, router_id, _client_ip())
@@ -123,6 +183,13 @@ def router_delete(router_id: int) -> Response:
 
 
 @bp.post("/routers/<int:router_id>/test-connection/")
+@documented(Doc(
+    "Test the connection to a router",
+    _OPERATIONS,
+    {200: ConnectionTestResponse},
+    description="Logs in on a fresh connection. An unreachable router is a 200 with `is_online: false` "
+    "and the reason, so the status is recorded either way.",
+))
 @jwt_required()
 def router_test_connection(router_id: int) -> Response:
     result = routers.test_connection(current_user, router_id)
@@ -143,6 +210,11 @@ def router_test_connection(router_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/device-info/")
+@documented(Doc(
+    "Read a router's device information",
+    _OPERATIONS,
+    {200: DeviceInfoResponse, 502: ErrorResponse, 504: ErrorResponse},
+))
 @jwt_required()
 def router_device_info(router_id: int) -> Response:
     info = routers.device_info(current_user, router_id)
@@ -179,6 +251,21 @@ def _command_answer(run_call: Callable[[], CommandRun]) -> Response:
 
 
 @bp.post("/routers/<int:router_id>/execute-command/")
+@documented(Doc(
+    "Run a command on a router",
+    _OPERATIONS,
+    {
+        200: ExecuteCommandResponse,
+        400: AnyOf(ExecuteCommandError, ErrorResponse),
+        409: ErrorResponse,
+        502: ExecuteCommandError,
+        504: ExecuteCommandError,
+    },
+    request=ExecuteCommandRequest,
+    description="Every run is kept in the command history. A command the router refuses answers 400 with "
+    "the router's message; dangerous commands (reboot, reset, removing users, disabling the API) need "
+    "`confirm: true` and answer 409 without it.",
+))
 @jwt_required()
 def router_execute(router_id: int) -> Response:
     body = json_body(ExecuteCommandRequest)
@@ -213,24 +300,49 @@ def _command_page(router_id: int | None) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/commands/")
+@documented(Doc(
+    "Command history of one router", _HISTORY, {200: CommandPage}, query=COMMAND_QUERY
+))
 @jwt_required()
 def router_commands(router_id: int) -> Response:
     return _command_page(router_id)
 
 
 @bp.get("/commands/")
+@documented(Doc(
+    "Your command history",
+    _HISTORY,
+    {200: CommandPage},
+    query=(*COMMAND_QUERY, _ROUTER_FILTER),
+    extra_errors=(404,),
+))
 @jwt_required()
 def command_list() -> Response:
     return _command_page(None)
 
 
 @bp.get("/commands/<int:command_id>/")
+@documented(Doc("One command history entry", _HISTORY, {200: CommandOut}))
 @jwt_required()
 def command_detail(command_id: int) -> Response:
     return json_ok(command_out(commands.get_command(current_user, command_id)))
 
 
 @bp.post("/commands/<int:command_id>/rerun/")
+@documented(Doc(
+    "Run a history entry again",
+    _HISTORY,
+    {
+        200: ExecuteCommandResponse,
+        400: AnyOf(ExecuteCommandError, ErrorResponse),
+        409: ErrorResponse,
+        502: ExecuteCommandError,
+        504: ExecuteCommandError,
+    },
+    request=RerunRequest,
+    request_required=False,
+    description="The body is optional; send `{\"confirm\": true}` to re-run a dangerous command.",
+))
 @jwt_required()
 def command_rerun(command_id: int) -> Response:
     confirm = json_body(RerunRequest).confirm if request.content_length else False
@@ -239,6 +351,7 @@ def command_rerun(command_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/audit/")
+@documented(Doc("Audit trail of one router", _HISTORY, {200: AuditPage}, query=PAGINATION))
 @jwt_required()
 def router_audit(router_id: int) -> Response:
     routers.get_router(current_user, router_id)

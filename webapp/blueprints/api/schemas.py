@@ -299,10 +299,3 @@ class AuditPage(BaseModel):
     next: str | None
     previous: str | None
     results: list[AuditOut]
-
-
-class ErrorResponse(BaseModel):
-    error: str
-    fields: dict[str, str] | None = None
-    reason: str | None = Field(default=None, description="Why, in one word (unreachable, timeout, tls, login...): "
-                                                         "present on every error about a router or a provider")

@@ -8,12 +8,26 @@ from flask_limiter.util import get_remote_address
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import json_body, json_ok
-from webapp.blueprints.api.schemas import ApiKeyCreateRequest, ApiKeyLoginRequest, LoginRequest
+from webapp.blueprints.api.schemas import (
+    AccessTokenResponse,
+    ApiKeyCreated,
+    ApiKeyCreateRequest,
+    ApiKeyLoginRequest,
+    ApiKeyOut,
+    LoginRequest,
+    MeResponse,
+    MessageResponse,
+    TokenResponse,
+)
 from webapp.extensions import limiter
 from webapp.models import ApiKey
+from webapp.openapi import Doc, ErrorResponse, Tag, documented
 from webapp.security import issue_tokens, refresh_access
 from webapp.services import accounts
 from webapp.timeutil import isoformat_z
+
+_AUTH = Tag("Accounts and tokens", "Log in with a password or an API key pair, refresh and revoke tokens, manage "
+                                   "API keys.")
 
 
 def _login_limit() -> str:
@@ -40,6 +54,15 @@ def _key_out(key: ApiKey) -> dict[str, object]:
 
 
 @bp.post("/users/login/")
+@documented(Doc(
+    "Log in with username and password",
+    _AUTH,
+    {200: TokenResponse, 429: ErrorResponse},
+    request=LoginRequest,
+    auth=None,
+    extra_errors=(401,),
+    description="Answers an access token and a refresh token of one login session. Rate limited.",
+))
 @limiter.limit(_login_limit, key_func=get_remote_address)
 @limiter.limit(_login_limit, key_func=_login_name_key)
 def login() -> Response:
@@ -49,6 +72,15 @@ def login() -> Response:
 
 
 @bp.post("/users/api-key-login/")
+@documented(Doc(
+    "Log in with an API key pair",
+    _AUTH,
+    {200: TokenResponse, 429: ErrorResponse},
+    request=ApiKeyLoginRequest,
+    auth=None,
+    extra_errors=(401,),
+    description="Both the public and the private key are required; answers the same tokens as a login.",
+))
 @limiter.limit(_login_limit, key_func=get_remote_address)
 @limiter.limit(_login_limit, key_func=_login_name_key)
 def api_key_login() -> Response:
@@ -58,12 +90,26 @@ def api_key_login() -> Response:
 
 
 @bp.post("/users/token/refresh/")
+@documented(Doc(
+    "New access token from a refresh token",
+    _AUTH,
+    {200: AccessTokenResponse},
+    auth="refresh",
+    description="Send the **refresh** token as the bearer token. The login session stays the same.",
+))
 @jwt_required(refresh=True)
 def token_refresh() -> Response:
     return json_ok(refresh_access(current_user, get_jwt()["sid"]))
 
 
 @bp.post("/users/logout/")
+@documented(Doc(
+    "Log out (revoke this login's tokens)",
+    _AUTH,
+    {200: MessageResponse},
+    auth="any",
+    description="Accepts the access or the refresh token; both tokens of the login session stop working.",
+))
 @jwt_required(verify_type=False)
 def logout() -> Response:
     accounts.close_token_session(get_jwt()["sid"])
@@ -71,18 +117,27 @@ def logout() -> Response:
 
 
 @bp.get("/users/me/")
+@documented(Doc("The logged-in account", _AUTH, {200: MeResponse}))
 @jwt_required()
 def me() -> Response:
     return json_ok({"id": current_user.id, "username": current_user.username, "email": current_user.email})
 
 
 @bp.get("/users/api-keys/")
+@documented(Doc("List your API keys", _AUTH, {200: list[ApiKeyOut]}))
 @jwt_required()
 def api_keys() -> Response:
     return json_ok([_key_out(key) for key in accounts.list_api_keys(current_user)])
 
 
 @bp.post("/users/api-keys/")
+@documented(Doc(
+    "Create an API key",
+    _AUTH,
+    {201: ApiKeyCreated},
+    request=ApiKeyCreateRequest,
+    description="The private key is in this answer only; it is stored hashed.",
+))
 @jwt_required()
 def api_key_create() -> Response:
     body = json_body(ApiKeyCreateRequest)
@@ -94,6 +149,7 @@ def api_key_create() -> Response:
 
 
 @bp.delete("/users/api-keys/<int:key_id>/")
+@documented(Doc("Revoke an API key", _AUTH, {200: MessageResponse}))
 @jwt_required()
 def api_key_revoke(key_id: int) -> Response:
     key = accounts.revoke_api_key(current_user, key_id)
