@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 from flask import Response, request
-from flask.blueprints import BlueprintSetupState
 from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
-from webapp.blueprints.api.common import MAX_ID, json_body, json_ok
+from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.fleet_schemas import (
+    AcknowledgedOut,
     AcknowledgeMany,
+    AvailabilityOut,
+    ChannelTestOut,
+    ConfigVersionDetail,
+    ConfigVersionPage,
+    DiffOut,
     GroupCreate,
+    GroupOut,
     GroupUpdate,
+    IncidentOut,
+    OnboardingOut,
     OnboardingRequest,
     ProfileCreate,
+    ProfileOut,
     ProfileUpdate,
+    SafeChangeOut,
     SafeChangeRequest,
+    SnapshotOut,
 )
 from webapp.blueprints.api.presenters import page_out
+from webapp.blueprints.api.schemas import MessageResponse
 from webapp.models import RouterGroup
+from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
 from webapp.services import (
     availability,
     configs,
@@ -31,9 +44,19 @@ from webapp.services import (
     safe_changes,
 )
 from webapp.services.errors import Invalid
-from webapp.services.pagination import page_numbers
+from webapp.services.pagination import MAX_ID, page_numbers
 from webapp.services.routers import RouterFilters
 from webapp.timeutil import isoformat_z, utcnow
+
+_GROUPS = Tag("Fleet: groups and tags", "Routers grouped by site, with tags; a group's poll interval, backup hour "
+                                        "and credential profile apply to its routers.")
+_CONFIGS = Tag("Fleet: configuration history", "Each router's exported configuration, versioned, with diffs "
+                                               "between any two versions.")
+_SAFE = Tag("Fleet: safe changes", "Changes that roll themselves back unless confirmed, and onboarding.")
+_CREDS = Tag("Fleet: credential profiles", "Shared router credentials, stored encrypted and write-only.")
+_ALERTS = "Monitoring: alerts and notifications"
+_AVAIL = "Monitoring: metrics and interfaces"
+_ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
 
 
 def group_out(group: RouterGroup, count: int) -> dict[str, object]:
@@ -48,6 +71,7 @@ def group_out(group: RouterGroup, count: int) -> dict[str, object]:
 
 
 @bp.get("/groups/")
+@documented(Doc("Your router groups (sites)", _GROUPS, {200: list[GroupOut]}))
 @jwt_required()
 def group_list() -> Response:
     counts = groups.member_counts(current_user)
@@ -55,6 +79,9 @@ def group_list() -> Response:
 
 
 @bp.post("/groups/")
+@documented(Doc("Add a group", _GROUPS, {201: GroupOut, 409: ErrorResponse}, request=GroupCreate,
+                        description="Routers join a group with `group_id` on the router (POST/PUT/PATCH "
+                        "`/routers/`); `GET /routers/?group=<id>&tag=<name>` lists a group's routers."))
 @jwt_required()
 def group_create() -> Response:
     body = json_body(GroupCreate)
@@ -63,6 +90,7 @@ def group_create() -> Response:
 
 
 @bp.get("/groups/<int:group_id>/")
+@documented(Doc("One group", _GROUPS, {200: GroupOut}))
 @jwt_required()
 def group_detail(group_id: int) -> Response:
     group = groups.get_group(current_user, group_id)
@@ -70,6 +98,8 @@ def group_detail(group_id: int) -> Response:
 
 
 @bp.put("/groups/<int:group_id>/")
+@documented(Doc("Change a group", _GROUPS, {200: GroupOut, 409: ErrorResponse}, request=GroupUpdate,
+                        description="A new `poll_interval_seconds` applies to every router of the group."))
 @bp.patch("/groups/<int:group_id>/")
 @jwt_required()
 def group_update(group_id: int) -> Response:
@@ -83,6 +113,7 @@ def group_update(group_id: int) -> Response:
 
 
 @bp.delete("/groups/<int:group_id>/")
+@documented(Doc("Delete a group (its routers stay, ungrouped)", _GROUPS, {200: MessageResponse}))
 @jwt_required()
 def group_delete(group_id: int) -> Response:
     name = groups.delete_group(current_user, group_id, request.remote_addr)
@@ -90,6 +121,8 @@ def group_delete(group_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/config-versions/")
+@documented(Doc("A router's configuration versions, newest first", _CONFIGS,
+                               {200: ConfigVersionPage}, query=PAGINATION))
 @jwt_required()
 def config_version_list(router_id: int) -> Response:
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
@@ -98,6 +131,12 @@ def config_version_list(router_id: int) -> Response:
 
 
 @bp.post("/routers/<int:router_id>/config-versions/")
+@documented(Doc(
+    "Export the router's configuration now", _CONFIGS, {201: SnapshotOut, 200: SnapshotOut, **_ROUTER_ERRORS},
+    request=None, request_required=False,
+    description="201 with a new version, or 200 with the latest one when nothing changed (the export's "
+    "header lines do not count). Secrets are not exported.",
+))
 @jwt_required()
 def config_version_take(router_id: int) -> Response:
     snapshot = configs.take_snapshot(current_user, router_id, "manual")
@@ -108,6 +147,11 @@ def config_version_take(router_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/config-versions/<int:version_id>/")
+@documented(Doc(
+    "One configuration version with its text", _CONFIGS, {200: ConfigVersionDetail},
+    query=(Param("format", {"type": "string", "enum": ["json", "rsc"]},
+                 "`rsc` downloads the export as a `.rsc` file (text/plain)."),),
+))
 @jwt_required()
 def config_version_detail(router_id: int, version_id: int) -> Response:
     version = configs.get_version(current_user, router_id, version_id)
@@ -122,6 +166,11 @@ def config_version_detail(router_id: int, version_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/config-versions/<int:version_id>/diff/")
+@documented(Doc(
+    "Unified diff from another version (of this or another router) to this one", _CONFIGS, {200: DiffOut},
+    query=(Param("against", ID_SCHEMA,
+                 "The older version's id; any of your routers' versions (a diff between two routers)."),),
+))
 @jwt_required()
 def config_version_diff(router_id: int, version_id: int) -> Response:
     raw = request.args.get("against") or ""
@@ -148,6 +197,13 @@ def incident_out(incident: incidents.Incident) -> dict[str, object]:
 
 
 @bp.get("/incidents/")
+@documented(Doc(
+    "Incidents: alerts raised together", _ALERTS, {200: list[IncidentOut]},
+    query=(Param("state", {"type": "string", "enum": ["open", "all"]}, "`all` includes resolved ones."),),
+    description="Alerts of one kind on routers of one group (or all ungrouped) that started within 10 "
+    "minutes of each other form one incident: a site going down is one incident listing its routers. "
+    "An incident's id is its first alert's id.",
+))
 @jwt_required()
 def incident_list() -> Response:
     state = request.args.get("state") or "open"
@@ -158,6 +214,11 @@ def incident_list() -> Response:
 
 
 @bp.post("/alerts/acknowledge/")
+@documented(Doc(
+    "Acknowledge many alerts: ids, one incident, or all", _ALERTS, {200: AcknowledgedOut},
+    request=AcknowledgeMany, description="Give exactly one of `alert_ids`, `incident_id` or `all: true`. "
+    "Alerts already acknowledged or resolved are skipped.",
+))
 @jwt_required()
 def alerts_acknowledge_many() -> Response:
     body = json_body(AcknowledgeMany)
@@ -167,6 +228,7 @@ def alerts_acknowledge_many() -> Response:
 
 
 @bp.post("/notification-channels/<int:channel_id>/test/")
+@documented(Doc("Send a test notification on a channel", _ALERTS, {200: ChannelTestOut}))
 @jwt_required()
 def channel_test(channel_id: int) -> Response:
     error = notify.send_test(current_user, channel_id)
@@ -174,12 +236,21 @@ def channel_test(channel_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/safe-changes/")
+@documented(Doc("A router's safe changes, newest first", _SAFE, {200: list[SafeChangeOut]}))
 @jwt_required()
 def safe_change_list(router_id: int) -> Response:
     return json_ok([safe_changes.change_out(c) for c in safe_changes.for_router(current_user, router_id)])
 
 
 @bp.post("/routers/<int:router_id>/safe-changes/")
+@documented(Doc(
+    "Apply a change with an automatic rollback armed on the router", _SAFE,
+    {201: SafeChangeOut, 409: ErrorResponse, 422: ErrorResponse, **_ROUTER_ERRORS}, request=SafeChangeRequest,
+    description="A /system/scheduler entry that restores the previous values is added first; after the change "
+    "RouterDeck connects again on a fresh connection and removes it (`confirmed`). When it cannot get in "
+    "(`pending`), the router undoes the change itself after `rollback_minutes`. Only set, enable, disable "
+    "and add (with a name or address) have a known undo; anything else is 422.",
+))
 @jwt_required()
 def safe_change_apply(router_id: int) -> Response:
     body = json_body(SafeChangeRequest)
@@ -190,6 +261,8 @@ def safe_change_apply(router_id: int) -> Response:
 
 
 @bp.post("/routers/<int:router_id>/safe-changes/<int:change_id>/check/")
+@documented(Doc("Look at a pending safe change again", _SAFE, {200: SafeChangeOut},
+                             request=None, request_required=False))
 @jwt_required()
 def safe_change_check(router_id: int, change_id: int) -> Response:
     routers.get_router(current_user, router_id)
@@ -200,6 +273,13 @@ def safe_change_check(router_id: int, change_id: int) -> Response:
 
 
 @bp.post("/routers/onboarding-script/")
+@documented(Doc(
+    "A script to paste into a new router so RouterDeck can manage it", _GROUPS, {200: OnboardingOut},
+    request=OnboardingRequest,
+    description="Creates a least-privilege user group and user with a random password (returned once, not "
+    "stored), opens only the chosen service (API-SSL with a self-signed certificate, API, or REST over "
+    "HTTPS) and only to RouterDeck's address, and optionally a WireGuard tunnel to RouterDeck (RouterOS 7).",
+))
 @jwt_required()
 def onboarding_script() -> Response:
     body = json_body(OnboardingRequest)
@@ -217,6 +297,12 @@ def onboarding_script() -> Response:
 
 
 @bp.get("/routers/<int:router_id>/availability/")
+@documented(Doc(
+    "A router's availability: uptime % over 24h, 7d and 30d, and its average latency", _AVAIL,
+    {200: AvailabilityOut},
+    description="From the poller's down/up event lines (down from the first failed poll to the next good "
+    "one); time before the router was added does not count; null before its first poll.",
+))
 @jwt_required()
 def router_availability(router_id: int) -> Response:
     router = routers.get_router(current_user, router_id)
@@ -224,6 +310,11 @@ def router_availability(router_id: int) -> Response:
 
 
 @bp.get("/monitoring/availability/")
+@documented(Doc(
+    "Availability of every router (optionally of a group or a tag)", _AVAIL, {200: list[AvailabilityOut]},
+    query=(Param("group", ID_SCHEMA, "Only this group's routers."),
+           Param("tag", {"type": "string", "maxLength": 50}, "Only routers with this tag.")),
+))
 @jwt_required()
 def fleet_availability() -> Response:
     raw_group = request.args.get("group") or ""
@@ -236,12 +327,17 @@ def fleet_availability() -> Response:
 
 
 @bp.get("/credential-profiles/")
+@documented(Doc("Your credential profiles (never their passwords)", _CREDS, {200: list[ProfileOut]}))
 @jwt_required()
 def profile_list() -> Response:
     return json_ok([credentials.profile_out(p) for p in credentials.list_profiles(current_user)])
 
 
 @bp.post("/credential-profiles/")
+@documented(Doc("Add a credential profile", _CREDS, {201: ProfileOut, 409: ErrorResponse},
+                          request=ProfileCreate,
+                          description="Routers use it with `credential_profile_id`; a group's "
+                          "`credential_profile_id` is given to routers that join it without one."))
 @jwt_required()
 def profile_create() -> Response:
     body = json_body(ProfileCreate)
@@ -250,12 +346,16 @@ def profile_create() -> Response:
 
 
 @bp.get("/credential-profiles/<int:profile_id>/")
+@documented(Doc("One credential profile", _CREDS, {200: ProfileOut}))
 @jwt_required()
 def profile_detail(profile_id: int) -> Response:
     return json_ok(credentials.profile_out(credentials.get_profile(current_user, profile_id)))
 
 
 @bp.put("/credential-profiles/<int:profile_id>/")
+@documented(Doc("Change a credential profile", _CREDS, {200: ProfileOut, 409: ErrorResponse},
+                          request=ProfileUpdate,
+                          description="Every router using it gets the new username/password at once."))
 @bp.patch("/credential-profiles/<int:profile_id>/")
 @jwt_required()
 def profile_update(profile_id: int) -> Response:
@@ -268,14 +368,9 @@ def profile_update(profile_id: int) -> Response:
 
 
 @bp.delete("/credential-profiles/<int:profile_id>/")
+@documented(Doc("Delete a credential profile (its routers keep their credentials)", _CREDS,
+                          {200: MessageResponse}))
 @jwt_required()
 def profile_delete(profile_id: int) -> Response:
     name = credentials.delete_profile(current_user, profile_id, request.remote_addr)
     return json_ok({"message": f'Credential profile "{name}" deleted; its routers keep their credentials'})
-
-
-@bp.record_once
-def _document(_state: BlueprintSetupState) -> None:
-    from webapp.blueprints.api import fleet_docs
-
-    fleet_docs.register()
