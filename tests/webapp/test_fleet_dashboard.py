@@ -159,3 +159,14 @@ def test_credential_profiles_page_and_router_form(logged_in: FlaskClient, sim) -
     edit = logged_in.get(f"/dashboard/routers/{rid}/edit").get_data(as_text=True)
     assert f'<option selected value="{profile_id}">ops (admin)</option>' in edit
     assert _post(logged_in, page, f"{page}/{profile_id}/delete", {}).status_code == 303
+
+
+def test_group_page_checks_and_shows_routeros_versions(logged_in: FlaskClient, sim) -> None:  # type: ignore[no-untyped-def]
+    created = _post(logged_in, "/dashboard/groups", "/dashboard/groups", {"name": "versions", "backup_hour_utc": ""})
+    group_url = created.headers["Location"]
+    _add_router(logged_in, sim.router("edge-1"), group_id=group_url.rsplit("/", 1)[1])
+    page = logged_in.get(group_url).get_data(as_text=True)
+    assert "never" in page.split('data-testid="versions"')[1], page.split('data-testid="group-members"')[1][:800]
+    assert _post(logged_in, group_url, f"{group_url}/upgrade-check", {}).status_code == 303
+    table = logged_in.get(group_url).get_data(as_text=True).split('data-testid="versions"')[1].split("</table>")[0]
+    assert "7.16.1" in table and "7.16.2" in table and "badge-pending" in table

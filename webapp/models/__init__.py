@@ -16,6 +16,7 @@ from webapp.models.fleet import (
     RouterGroupMember,
     RouterTag,
     SafeChange,
+    UpgradeInfo,
 )
 from webapp.models.hotspot import HotspotSettings, HotspotSite, Package, Sale, Voucher, VoucherBatch
 from webapp.models.monitoring import (
@@ -49,5 +50,5 @@ __all__ = [
 __all__ += ["Alert", "AlertRule", "CompactionMark", "MetricPoint", "MetricRollup", "MonitorEvent", "MonitoredInterface",
             "Notification", "NotificationChannel", "PollState"]
 __all__ += ["MetricChunk", "WorkerHeartbeat"]
-__all__ += ["CredentialProfile", "GroupCredential", "RouterCredential"]
+__all__ += ["CredentialProfile", "GroupCredential", "RouterCredential", "UpgradeInfo"]
 __all__ += ["ChannelSecret", "ConfigVersion", "RouterGroup", "RouterGroupMember", "RouterTag", "SafeChange"]

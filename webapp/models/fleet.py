@@ -140,3 +140,16 @@ class GroupCredential(Model):
 
     group_id: Mapped[int] = mapped_column(ForeignKey("router_groups.id", ondelete="CASCADE"), primary_key=True)
     profile_id: Mapped[int] = mapped_column(ForeignKey("credential_profiles.id", ondelete="CASCADE"), index=True)
+
+
+class UpgradeInfo(Model):
+    """What a router's /system/package/update said the last time RouterDeck asked."""
+
+    __tablename__ = "upgrade_infos"
+
+    router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    installed_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    latest_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    status: Mapped[str] = mapped_column(String(200), default="")
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,8 @@ from webapp.blueprints.api.fleet_schemas import (
     SafeChangeOut,
     SafeChangeRequest,
     SnapshotOut,
+    UpgradeOverviewOut,
+    VersionRowOut,
 )
 from webapp.blueprints.api.presenters import page_out
 from webapp.blueprints.api.schemas import MessageResponse
@@ -42,6 +44,7 @@ from webapp.services import (
     onboarding,
     routers,
     safe_changes,
+    upgrades,
 )
 from webapp.services.errors import Invalid
 from webapp.services.pagination import MAX_ID, page_numbers
@@ -57,6 +60,7 @@ _CREDS = Tag("Fleet: credential profiles", "Shared router credentials, stored en
 _ALERTS = "Monitoring: alerts and notifications"
 _AVAIL = "Monitoring: metrics and interfaces"
 _ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
+_UPGRADES = Tag("Fleet: upgrades", "Installed versus available RouterOS per router and per group.")
 
 
 def group_out(group: RouterGroup, count: int) -> dict[str, object]:
@@ -294,6 +298,40 @@ def onboarding_script() -> Response:
                         "protocol": result.protocol, "port": result.port, "host_hint": result.host_hint})
     response.headers["Cache-Control"] = "no-store"  # it holds a password
     return response
+
+
+@bp.post("/routers/<int:router_id>/upgrade-check/")
+@documented(Doc(
+    "Ask the router which RouterOS its update channel offers", _UPGRADES, {200: VersionRowOut, **_ROUTER_ERRORS},
+    description="Runs /system/package/update/check-for-updates (one read) and keeps the answer for the views.",
+))
+@jwt_required()
+def router_upgrade_check(router_id: int) -> Response:
+    upgrades.check(current_user, router_id)
+    row = next(r for r in upgrades.overview(current_user) if r.router.id == router_id)
+    return json_ok(upgrades.row_out(row))
+
+
+@bp.get("/upgrades/")
+@documented(Doc(
+    "Installed versus available RouterOS of every router (optionally of a group or a tag)", _UPGRADES,
+    {200: UpgradeOverviewOut},
+    query=(Param("group", ID_SCHEMA, "Only this group's routers."),
+           Param("tag", {"type": "string", "maxLength": 50}, "Only routers with this tag.")),
+    description="`available` is what the router's update channel offered at its last check (null: never checked).",
+))
+@jwt_required()
+def upgrade_overview() -> Response:
+    raw_group = request.args.get("group") or ""
+    if raw_group and not (raw_group.isascii() and raw_group.isdigit() and int(raw_group) <= MAX_ID):
+        raise Invalid("group must be a group id", fields={"group": "integer"})
+    rows = upgrades.overview(current_user, int(raw_group) if raw_group else None, request.args.get("tag") or None)
+    versions: dict[str, int] = {}
+    for row in rows:
+        versions[row.installed or "unknown"] = versions.get(row.installed or "unknown", 0) + 1
+    return json_ok({"routers": [upgrades.row_out(r) for r in rows], "total": len(rows),
+                    "behind": sum(1 for r in rows if r.behind),
+                    "unchecked": sum(1 for r in rows if r.info is None), "installed_versions": versions})
 
 
 @bp.get("/routers/<int:router_id>/availability/")

@@ -208,3 +208,22 @@ class ProfileOut(BaseModel):
     router_count: int
     created_at: str
     updated_at: str
+
+
+class VersionRowOut(BaseModel):
+    router_id: int
+    name: str
+    installed: str | None
+    available: str | None
+    behind: bool
+    channel: str | None
+    status: str | None
+    checked_at: str | None
+
+
+class UpgradeOverviewOut(BaseModel):
+    routers: list[VersionRowOut]
+    total: int
+    behind: int
+    unchecked: int
+    installed_versions: dict[str, int]

@@ -30,6 +30,7 @@ from webapp.services import (
     onboarding,
     routers,
     safe_changes,
+    upgrades,
 )
 from webapp.services.errors import Conflict, Invalid, NotFound, ServiceError
 from webapp.services.routers import RouterFilters
@@ -81,7 +82,8 @@ def group_detail(group_id: int):  # type: ignore[no-untyped-def]
 def _group_page(group: Any, form: GroupForm, status: int):  # type: ignore[no-untyped-def]
     members = routers.all_routers(current_user, RouterFilters(group_id=group.id))
     return render_template("fleet/group.html", group=group, form=form, members=members,
-                           tags=groups.tags_of([r.id for r in members])), status
+                           tags=groups.tags_of([r.id for r in members]),
+                           versions=upgrades.overview(current_user, group_id=group.id)), status
 
 
 @bp.post("/groups/<int:group_id>")
@@ -375,3 +377,15 @@ def credentials_delete(profile_id: int) -> ResponseReturnValue:
     credentials.delete_profile(current_user, profile_id, request.remote_addr)
     flash(_("Credential profile deleted; its routers keep their credentials."), "success")
     return navigate(url_for("dashboard.credentials_page"))
+
+
+@bp.post("/groups/<int:group_id>/upgrade-check")
+def group_upgrade_check(group_id: int) -> ResponseReturnValue:
+    group = groups.get_group(current_user, group_id)
+    errors = upgrades.check_many(current_user, upgrades.overview(current_user, group_id=group.id))
+    failed = [str(rid) for rid, error in errors.items() if error]
+    if failed:
+        flash(_("%(n)s router(s) could not be asked.", n=len(failed)), "error")
+    else:
+        flash(_("Versions checked."), "success")
+    return navigate(url_for("dashboard.group_detail", group_id=group_id))
