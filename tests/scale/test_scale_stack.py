@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from cryptography.fernet import Fernet
 from flask import Flask
@@ -106,7 +107,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         base = f"http://127.0.0.1:{port}"
         try:
             until(lambda: _healthy(base), 60, "gunicorn")
-            yield {"app": app, "base": base, "start_worker": start_worker}
+            yield {"app": app, "base": base, "start_worker": start_worker, "broker": redis_url}
         finally:
             for process in [web, *workers]:
                 if process.poll() is None:
@@ -155,6 +156,12 @@ def test_a_router_created_through_gunicorn_is_polled_by_a_worker(stack: dict[str
     worker = stack["start_worker"]("w1")
     login = requests.post(f"{base}/users/login/", json={"username": "alice", "password": PASSWORD}, timeout=10)
     assert login.status_code == 200
+    # Login rate limits are counted in Redis, shared by every gunicorn process, not in each process's memory.
+    counters = redis.Redis.from_url(stack["broker"])
+    try:
+        assert any(b"login" in key.lower() or b"limiter" in key.lower() for key in counters.keys("*"))
+    finally:
+        counters.close()
     headers = {"Authorization": f"Bearer {login.json()['access']}"}
     router = sim.router("s0")
     created = requests.post(f"{base}/routers/", headers=headers, timeout=10, json={
@@ -163,9 +170,10 @@ def test_a_router_created_through_gunicorn_is_polled_by_a_worker(stack: dict[str
     assert created.status_code == 201
     rid = created.json()["id"]
     assert _tick(app) == 1
-    state = until(lambda: (s := _state(app, rid)).last_success_at and s, what="the worker's poll")
+    # Polled, stored, and the lease given back afterwards.
+    state = until(lambda: (s := _state(app, rid)).last_success_at and s.lease_owner is None and s,
+                  what="the worker's poll and release")
     assert state.failures == 0
-    assert state.lease_owner is None  # released after the poll
     with app.app_context():
         assert db.session.get(Router, rid).is_online  # type: ignore[union-attr]
         beats = list(db.session.scalars(select(WorkerHeartbeat.name).where(WorkerHeartbeat.kind == "worker")))
