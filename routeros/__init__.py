@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from routeros import errors, values
 from routeros.api import ApiClient
-from routeros.base import Client
+from routeros.base import Client, Command, Result
 from routeros.client import open_client, probe_protocol, resolve_protocol
 from routeros.config import RouterConfig
 from routeros.errors import RouterOSError
@@ -20,7 +20,9 @@ __all__ = [
     "ApiClient",
     "Client",
     "ClientPool",
+    "Command",
     "RestClient",
+    "Result",
     "RouterConfig",
     "RouterOSError",
     "errors",

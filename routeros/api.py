@@ -6,9 +6,9 @@ import hashlib
 import itertools
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
-from routeros.base import Client
+from routeros.base import Client, Command, Result, clean_path
 from routeros.config import RouterConfig
 from routeros.connection import Connection, Deadline, open_socket, tls_handshake
 from routeros.errors import (
@@ -20,8 +20,11 @@ from routeros.errors import (
     ProtocolError,
     RouterOSError,
 )
-from routeros.protocol import api_text, command_word, encode_sentence, reply_attributes
+from routeros.protocol import api_text, command_word, encode_sentence, query_words, reply_attributes
 from routeros.values import Row
+
+#: Tagged commands a pipeline keeps outstanding on the wire at once (the rest wait for replies to come back).
+PIPELINE_WINDOW = 256
 
 # RouterOS words for a policy refusal; the trap carries no dedicated category for it.
 _PERMISSION_MARKERS = ("not enough permissions", "permission denied", "access denied")
@@ -204,6 +207,56 @@ class ApiClient(Client):
             return rows
         return [done] if done else []
 
+    def pipeline(self, commands: Sequence[Command], *, timeout: float | None = None) -> list[Result]:
+        """Send ``commands`` as tagged sentences on this one connection (up to :data:`PIPELINE_WINDOW` on the
+        wire at once) and match the replies by tag; one round trip for the lot instead of one per command.
+
+        An add's result is ``[{".id": new id}]`` (no read-back), a set's or remove's ``[]``.
+
+        :raises RouterOSError: transport errors, timeouts, ``!fatal``; the connection is then not reused.
+        """
+        deadline = self._deadline(timeout)
+        sentences = [_pipeline_sentence(command) for command in commands]
+        results: list[Result] = [Result() for _ in commands]
+        with self._lock:
+            if not self.usable:
+                raise ConnectionLost(f"the connection to {self.config.where} is closed or broken; open a new client")
+            waiting: dict[str, tuple[int, list[Row], list[Row]]] = {}
+            position = 0
+            try:
+                while position < len(sentences) or waiting:
+                    burst: list[bytes] = []
+                    while position < len(sentences) and len(waiting) < PIPELINE_WINDOW:
+                        tag = str(next(self._tags))
+                        burst.append(encode_sentence([*sentences[position], f".tag={tag}"]))
+                        waiting[tag] = (position, [], [])
+                        position += 1
+                    if burst:
+                        self.connection.send(b"".join(burst), deadline)
+                    sentence = self.connection.read_sentence(deadline)
+                    reply = sentence[0]
+                    if reply == "!fatal":
+                        self._fatal(sentence)
+                    row, reply_tag = reply_attributes(sentence)
+                    entry = waiting.get(reply_tag or "")
+                    if entry is None:
+                        continue  # left over from an earlier, abandoned command on this connection
+                    index, rows, traps = entry
+                    if reply == "!re":
+                        rows.append(row)
+                    elif reply == "!trap":
+                        traps.append(row)
+                    elif reply == "!done":
+                        del waiting[reply_tag or ""]
+                        results[index] = _pipeline_result(commands[index], rows, row, traps)
+                    elif reply != "!empty":
+                        raise ProtocolError(f"{self.config.where} sent an unknown reply word {reply!r}")
+            except BaseException:
+                # Replies to commands still on the wire would arrive later: this stream cannot be reused.
+                self.connection.broken = True
+                raise
+        return results
+
     def stream(
         self, path: str, args: Mapping[str, object] | None = None, *, timeout: float | None = None
     ) -> Iterator[Row]:
@@ -280,6 +333,37 @@ class ApiClient(Client):
         except BaseException:
             self.connection.broken = True
             raise
+
+
+def _pipeline_sentence(command: Command) -> list[str]:
+    menu = clean_path(command.path)
+    if command.action == "add":
+        return [command_word(menu + "/add"), *_attribute_words(command.data)]
+    if command.action == "set":
+        target = [] if command.item is None else [f"=.id={command.item}"]
+        return [command_word(menu + "/set"), *target, *_attribute_words(command.data)]
+    if command.action == "remove":
+        return [command_word(menu + "/remove"), f"=.id={command.item}"]
+    if command.action == "print":
+        words = [command_word(menu + "/print"), *(query_words(command.query) if command.query else [])]
+        if command.proplist is not None:
+            words.append("=.proplist=" + ",".join(command.proplist))
+        return words
+    return [command_word(menu), *_command_words(command.data)]
+
+
+def _pipeline_result(command: Command, rows: list[Row], done: Row, traps: list[Row]) -> Result:
+    if traps:
+        error = trap_error(traps[0])
+        assert isinstance(error, CommandRejected | PermissionDenied)
+        return Result([], error)
+    if command.action == "add":
+        return Result([{".id": done["ret"]}] if done.get("ret") else [])
+    if command.action in ("set", "remove"):
+        return Result([])
+    if command.action == "call" and not rows and done:
+        return Result([done])
+    return Result(rows)
 
 
 def _attribute_words(data: Mapping[str, object]) -> list[str]:

@@ -8,12 +8,14 @@ behaviour above the driver are the same whichever protocol ran.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from routeros.config import RouterConfig
 from routeros.connection import Deadline
-from routeros.errors import CommandRejected, InvalidRequest
+from routeros.errors import CommandRejected, InvalidRequest, PermissionDenied
 from routeros.protocol import query_words
 from routeros.values import Row
 
@@ -52,12 +54,56 @@ def _proplist(value: object) -> list[str] | None:
     raise InvalidRequest(f".proplist must be a string or a list of names, got {value!r}")
 
 
+#: Actions a :class:`Command` can name besides any console command (``system/reboot`` is ``call``).
+PIPELINE_ACTIONS = frozenset({"print", "add", "set", "remove", "call"})
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of a :meth:`Client.pipeline`: ``action`` on the menu ``path``.
+
+    ``add`` takes ``data``; ``set`` and ``remove`` take ``item`` (an internal id ``*1``; ``None`` sets a
+    single-item menu); ``print`` takes ``query``/``proplist``; ``call`` runs ``path`` as a console command
+    with ``data`` as its arguments.
+    """
+
+    path: str
+    action: str = "print"
+    data: Mapping[str, object] = field(default_factory=dict)
+    item: str | None = None
+    query: Mapping[str, object] | None = None
+    proplist: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in PIPELINE_ACTIONS:
+            raise InvalidRequest(f"pipeline action must be one of {', '.join(sorted(PIPELINE_ACTIONS))}")
+        if self.action == "remove" and not self.item:
+            raise InvalidRequest("remove needs the item's internal id")
+        if self.item is not None and not self.item.startswith("*"):
+            raise InvalidRequest(f"pipelined commands address items by internal id (*1), got {self.item!r}")
+
+
+@dataclass
+class Result:
+    """One pipelined command's outcome: its rows (an add's created row, with ``.id``), or the router's refusal."""
+
+    rows: list[Row] = field(default_factory=list)
+    error: CommandRejected | PermissionDenied | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the router carried the command out."""
+        return self.error is None
+
+
 class Client(ABC):
     """A logged-in session with one router. Not thread-safe: use one per thread (or a :class:`ClientPool`)."""
 
     #: ``"rest"``, ``"api"`` or ``"api-ssl"``: the protocol that actually runs.
     protocol: str
     config: RouterConfig
+    #: A deadline shared by several calls (one web request's); no call outlives it. See :meth:`within`.
+    _ceiling: Deadline | None = None
 
     def __enter__(self) -> Client:
         return self
@@ -103,7 +149,56 @@ class Client(ABC):
         """Run a console command; ``!re`` rows, else the ``!done`` data as one row, else nothing."""
 
     def _deadline(self, timeout: float | None) -> Deadline:
-        return Deadline(self.config.timeout if timeout is None else timeout, self.config.where)
+        own = Deadline(self.config.timeout if timeout is None else timeout, self.config.where)
+        ceiling = self._ceiling
+        return ceiling if ceiling is not None and ceiling.expires < own.expires else own
+
+    @contextmanager
+    def within(self, deadline: Deadline | None) -> Iterator[Client]:
+        """Bound every call in the block by ``deadline`` as well as by its own timeout (whichever comes first).
+
+        One web request's many calls share one deadline this way, so the request finishes in time however
+        many round trips it makes.
+        """
+        previous = self._ceiling
+        self._ceiling = deadline if previous is None or (deadline is not None and deadline.expires < previous.expires) \
+            else previous
+        try:
+            yield self
+        finally:
+            self._ceiling = previous
+
+    def pipeline(self, commands: Sequence[Command], *, timeout: float | None = None) -> list[Result]:
+        """Run ``commands`` and return one :class:`Result` per command, in order, within one deadline.
+
+        The binary API sends them at once as tagged commands on this connection; REST keeps a few requests in
+        flight. A router's refusal of one command is that command's ``error``; the others still run.
+
+        :raises RouterOSError: transport errors, timeouts, ``!fatal`` (the whole pipeline's outcome is then
+            unknown: read the router's state before retrying).
+        """
+        deadline = self._deadline(timeout)
+        return [self._run_command(command, deadline) for command in commands]
+
+    def _run_command(self, command: Command, deadline: Deadline) -> Result:
+        """Run one pipelined command on its own (the sequential fallback and REST's worker step)."""
+        menu = clean_path(command.path)
+        try:
+            if command.action == "add":
+                rows = [self._add(menu, command.data, deadline)]
+            elif command.action == "set":
+                rows = [self._set(menu, command.item, command.data, deadline)]
+            elif command.action == "remove":
+                self._remove(menu, command.item or "", deadline)
+                rows = []
+            elif command.action == "print":
+                words = query_words(command.query) if command.query else []
+                rows = self._print(menu, words, list(command.proplist) if command.proplist else None, deadline)
+            else:
+                rows = self._call(menu, command.data, deadline)
+        except (CommandRejected, PermissionDenied) as exc:
+            return Result([], exc)
+        return Result(rows)
 
     def print(
         self,

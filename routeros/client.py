@@ -87,12 +87,13 @@ def resolve_protocol(config: RouterConfig, deadline: Deadline | None = None) -> 
     return probe_protocol(config, deadline)
 
 
-def open_client(config: RouterConfig) -> Client:
-    """Connect and log in within ``config.timeout``; the client is also a context manager.
+def open_client(config: RouterConfig, deadline: Deadline | None = None) -> Client:
+    """Connect and log in within ``config.timeout`` (or ``deadline`` when it comes first); also a context manager.
 
     :raises RouterOSError: unreachable, timeout, TLS, authentication, service, fatal or protocol errors.
     """
-    deadline = Deadline(config.timeout, config.where)
+    own = Deadline(config.timeout, config.where)
+    deadline = deadline if deadline is not None and deadline.expires < own.expires else own
     protocol = resolve_protocol(config, deadline)
     if protocol == "rest":
         return RestClient.connect(config, https=_rest_uses_https(config), deadline=deadline)

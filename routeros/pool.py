@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from routeros.base import Client
 from routeros.client import open_client
 from routeros.config import RouterConfig
+from routeros.connection import Deadline
 from routeros.errors import RouterOSError
 
 
@@ -28,7 +29,7 @@ class ClientPool:
         max_per_key: int = 4,
         idle_timeout: float = 60.0,
         check_after: float = 15.0,
-        opener: Callable[[RouterConfig], Client] = open_client,
+        opener: Callable[..., Client] = open_client,
     ) -> None:
         self.max_per_key = max_per_key
         self.idle_timeout = idle_timeout
@@ -45,12 +46,14 @@ class ClientPool:
         self.close()
 
     @contextmanager
-    def client(self, config: RouterConfig) -> Iterator[Client]:
+    def client(self, config: RouterConfig, deadline: Deadline | None = None) -> Iterator[Client]:
         """Lend a logged-in client for ``config`` for the ``with`` block, then take it back.
+
+        ``deadline`` (a caller's deadline shared by several calls) bounds connecting and the health check.
 
         :raises RouterOSError: the errors of :func:`routeros.open_client` when a new client is needed.
         """
-        client = self.acquire(config)
+        client = self.acquire(config, deadline)
         try:
             yield client
         except RouterOSError:
@@ -63,7 +66,7 @@ class ClientPool:
             raise
         self.release(config, client)
 
-    def acquire(self, config: RouterConfig) -> Client:
+    def acquire(self, config: RouterConfig, deadline: Deadline | None = None) -> Client:
         """Take a healthy idle client for ``config`` or open a new one; give it back with :meth:`release`.
 
         :raises RouterOSError: the errors of :func:`routeros.open_client`.
@@ -84,19 +87,22 @@ class ClientPool:
             for client in expired:
                 client.close()
             if candidate is None:
-                return self._opener(config)
+                return self._opener(config, deadline) if deadline is not None else self._opener(config)
             last_used, client = candidate
-            if self._healthy(client, now - last_used, config):
+            if self._healthy(client, now - last_used, config, deadline):
                 return client
             client.close()
 
-    def _healthy(self, client: Client, idle_for: float, config: RouterConfig) -> bool:
+    def _healthy(self, client: Client, idle_for: float, config: RouterConfig, deadline: Deadline | None) -> bool:
         if not client.looks_alive():
             return False
         if idle_for <= self.check_after:
             return True
         try:
-            client.ping(timeout=min(config.timeout, 5.0))
+            limit = min(config.timeout, 5.0)
+            if deadline is not None:
+                limit = min(limit, deadline.remaining())
+            client.ping(timeout=limit)
         except RouterOSError:
             return False
         return client.usable

@@ -10,7 +10,8 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
@@ -27,7 +28,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from routeros.base import Client
+from routeros.base import Client, Command, Result
 from routeros.config import RouterConfig
 from routeros.connection import Deadline, open_socket
 from routeros.errors import (
@@ -218,6 +219,10 @@ def _error_from_body(status: int, body: Any, where: str) -> RouterOSError:
 class RestClient(Client):
     """A REST session with one router. Open it with :meth:`connect`."""
 
+    #: Requests a :meth:`pipeline` keeps in flight (RouterOS answers REST one request at a time per session
+    #: and allows few sessions); callers that share the router with others lower it.
+    max_in_flight = 2
+
     def __init__(self, config: RouterConfig, *, https: bool) -> None:
         self.config = config
         self.protocol = "rest"
@@ -393,6 +398,18 @@ class RestClient(Client):
     def _row(self, body: Any) -> Row:
         rows = self._rows(body)
         return rows[0] if rows else {}
+
+    def pipeline(self, commands: Sequence[Command], *, timeout: float | None = None) -> list[Result]:
+        """Run ``commands`` with at most :attr:`max_in_flight` requests in flight, within one deadline.
+
+        :raises RouterOSError: transport errors and timeouts (the first one met).
+        """
+        deadline = self._deadline(timeout)
+        workers = max(1, min(self.max_in_flight, len(commands)))
+        if workers == 1:
+            return [self._run_command(command, deadline) for command in commands]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rest-pipeline") as executor:
+            return list(executor.map(lambda command: self._run_command(command, deadline), commands))
 
     def _print(
         self, path: str, words: list[str], proplist: list[str] | None, deadline: Deadline

@@ -58,6 +58,10 @@ def make_config(db_path: Path, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "WTF_CSRF_ENABLED": True,
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        # Jobs run in the thread that queued them (same claim/lease/handler path); the job suites use real
+        # runners in real processes.
+        "JOBS_RUNNER": "inline",
+        "ROUTER_IO_GUARD": True,
     }
     if ON_POSTGRES and "SQLALCHEMY_DATABASE_URI" not in overrides:
         config["SQLALCHEMY_DATABASE_URI"] = _databases.fresh()

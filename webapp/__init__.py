@@ -37,12 +37,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("TESTING") and _invoked_command() not in _SECRETLESS_COMMANDS and not _asking_for_help():
         _require_secrets(app)
 
-    from webapp import cli, database, errors, i18n, security
+    from webapp import cli, database, errors, i18n, jobs, security
     from webapp.blueprints import register_blueprints
     from webapp.extensions import csrf, db, jwt, limiter, login_manager, migrate
 
     db.init_app(app)
     database.init_app(app)
+    jobs.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     jwt.init_app(app)

@@ -124,6 +124,33 @@ def poll(once: bool, interval: int | None, concurrency: int | None) -> None:
         click.echo("Poller stopped.")
 
 
+@click.command("worker")
+@click.option("--threads", type=int, default=None, help="Jobs run at once (default JOBS_THREADS).")
+@with_appcontext
+def worker(threads: int | None) -> None:
+    """Run queued jobs (voucher pushes, syncs, reconciles...) in this process until stopped; Ctrl-C stops it.
+
+    Use with JOBS_RUNNER = "external" in the web process (or beside the embedded runner: the lease on each job
+    makes sure only one process runs it). A job whose process died is resumed once its lease expires.
+    """
+    import signal
+
+    from webapp.jobs import EmbeddedRunner
+
+    app = _current_app()
+    runner = EmbeddedRunner(app, threads=threads)
+    click.echo(f"Job worker {runner.worker}: {runner.threads} thread(s), lease {runner.lease_seconds:g} s; "
+               "Ctrl-C stops.")
+    signal.signal(signal.SIGTERM, lambda *_: runner._stop.set())
+    try:
+        runner.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+        click.echo("Job worker stopped (jobs it held are released for another worker).")
+
+
 def start_background_poller(app: Flask) -> threading.Event:
     """Run the fleet loop in a daemon thread with its own app context; set the returned event to stop it."""
     from webapp.services import fleet_schedule, poller
@@ -175,6 +202,9 @@ def demo(host: str, port: int) -> None:
         # Short polls so the demo's graphs fill within minutes.
         app.config["POLL_INTERVAL"] = min(int(app.config["POLL_INTERVAL"]), 15)
         stop_polling = start_background_poller(app)
+        from webapp import jobs
+
+        jobs.runner_for(app).start()
         try:
             # app.run() is a no-op inside the flask CLI; serve with Werkzeug directly.
             run_simple(host, port, app, threaded=True, use_reloader=False)
@@ -193,3 +223,4 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(scale_scheduler)
     app.cli.add_command(scale_demo_fleet)
+    app.cli.add_command(worker)

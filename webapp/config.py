@@ -35,8 +35,21 @@ class Defaults:
 
     # Total deadline (connect + login + reply) of one router call made while a request waits.
     ROUTER_TIMEOUT = 10.0
-    # Seconds a request may spend pushing a voucher batch; the rest goes with the next sync.
-    VOUCHER_PUSH_BUDGET = 30.0
+    # Router users a voucher push adds per pipelined round (progress and cancel are checked between rounds).
+    VOUCHER_PUSH_CHUNK = 100
+    # At most this many sessions to one router at once from this process (requests, jobs and the poller).
+    ROUTER_MAX_SESSIONS = 2
+
+    # Jobs (multi-step router work): "embedded" runs them on JOBS_THREADS threads in the web process,
+    # "external" leaves them to `flask --app wsgi worker`, "inline" runs each in the thread that queued it.
+    JOBS_RUNNER = "embedded"
+    JOBS_THREADS = 2
+    # A running job's lease: renewed every third of it; a job whose runner died is resumed once it expires.
+    JOB_LEASE_SECONDS = 30.0
+    # How often an idle runner looks for jobs queued by other processes and for expired leases.
+    JOBS_POLL_INTERVAL = 1.0
+    # Fail a test (log in production) when a router call starts with a database write transaction open.
+    ROUTER_IO_GUARD = False
 
     # Fleet monitoring (`flask --app wsgi poll`): every router every POLL_INTERVAL seconds unless it has its
     # own interval; at most POLL_CONCURRENCY polls in flight; each poll finishes within POLL_TIMEOUT seconds.

@@ -37,6 +37,7 @@ class ErrorResponse(BaseModel):
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
+    202: "Accepted: the work runs as a job; poll `job.url` (also in the `Location` header) for its progress",
     204: "Done; no content",
     400: "Invalid input: the message says what, `fields` maps each bad field to a message",
     401: "Missing, malformed, expired or revoked bearer token (or wrong credentials on the login endpoints)",

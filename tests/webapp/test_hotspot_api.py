@@ -132,10 +132,13 @@ def test_offline_router_pending_then_synced(client: FlaskClient, headers: dict[s
     body = create(client, headers, router_id, **BASIC).get_json()
     assert body["synced"] is False and body["package"]["sync_state"] == "pending"
     assert "pending sync" in body["message"]
-    assert client.post(f"/routers/{router_id}/hotspot/sync/", headers=headers).status_code == 502
+    failed = client.post(f"/routers/{router_id}/hotspot/sync/", headers=headers)
+    assert failed.status_code == 202 and failed.get_json()["job"]["state"] == "failed"
+    job = client.get(failed.headers["Location"], headers=headers).get_json()
+    assert job["kind"] == "hotspot.sync" and job["error"] and job["finished_at"]
     sim.clear_faults()
     synced = client.post(f"/routers/{router_id}/hotspot/sync/", headers=headers).get_json()
-    assert synced["pushed_packages"] == 1
+    assert synced["pushed_packages"] == 1 and synced["job"]["state"] == "succeeded"
     assert client.get(f"/packages/{body['package']['id']}/", headers=headers).get_json()["sync_state"] == "synced"
 
 
@@ -147,8 +150,10 @@ def test_drift_and_reconcile(client: FlaskClient, headers: dict[str, str], route
     different = next(i for i in drift["items"] if i["kind"] == "different")
     assert different["differences"] == {"rate-limit": {"ours": "5M/10M", "router": "1M/1M"}}
     pushed = client.post(f"/routers/{router_id}/packages/reconcile/", json={"direction": "push"}, headers=headers)
-    assert pushed.status_code == 200
+    assert pushed.status_code == 202 and pushed.get_json()["job"]["state"] == "succeeded"
     assert {c["action"] for c in pushed.get_json()["commands"]} == {"set", "remove"}  # 1h-2M was extra
+    job = client.get(pushed.headers["Location"], headers=headers).get_json()
+    assert job["kind"] == "packages.reconcile" and job["done"] == job["total"] == 2
     assert client.get(f"/routers/{router_id}/packages/drift/", headers=headers).get_json()["in_sync"] is True
 
 
@@ -157,9 +162,13 @@ def test_vouchers_sync_and_sales(client: FlaskClient, headers: dict[str, str], r
     package_id = create(client, headers, router_id, **BASIC).get_json()["package"]["id"]
     batch = client.post(f"/routers/{router_id}/voucher-batches/",
                         json={"package_id": package_id, "count": 10, "code_length": 6}, headers=headers)
-    assert batch.status_code == 201, batch.get_json()
+    assert batch.status_code == 202, batch.get_json()
     created = batch.get_json()
     assert created["pushed"] == 10 and created["counts"]["unused"] == 10 and len(created["vouchers"]) == 10
+    job = created["job"]
+    assert batch.headers["Location"] == job["url"] == f"/jobs/{job['id']}/"
+    assert (job["state"], job["done"], job["total"]) == ("succeeded", 10, 10)
+    assert client.get(job["url"], headers=headers).get_json()["result"]["pushed"] == 10
     code = created["vouchers"][0]["code"]
 
     assert sim.hotspot_login(code, code, mac="AA:BB:CC:00:00:42")

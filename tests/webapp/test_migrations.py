@@ -64,3 +64,36 @@ def test_postgresql_serves_the_api(postgres_url: str, tmp_path: Path) -> None:
     with app.app_context():
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_ids_are_never_reused_and_the_rebuild_keeps_every_row(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    app = create_app(make_config(tmp_path / "ids.db"))
+    with app.app_context():
+        upgrade(revision="0004_monitoring")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO users (id, username, password_hash, is_active_account, created_at) "
+                                    "VALUES (1, 'u', 'h', 1, '2026-01-01')"))
+            for router_id in (1, 2):
+                connection.execute(text(
+                    "INSERT INTO routers (id, user_id, name, host, port, username, encrypted_password, use_https, "
+                    "protocol, verify_tls, is_online, created_at, updated_at) VALUES "
+                    "(:id, 1, 'r', '127.0.0.1', 8728, 'a', x'00', 0, 'api', 0, 0, '2026-01-01', '2026-01-01')"),
+                    {"id": router_id})
+            connection.execute(text("INSERT INTO audit_events (user_id, router_id, action, summary, details, "
+                                    "created_at) VALUES (1, 2, 'x', 'y', '{}', '2026-01-01')"))
+        upgrade()
+        with db.engine.begin() as connection:
+            ddl = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'routers'")).scalar_one()
+            assert "AUTOINCREMENT" in ddl
+            assert connection.execute(text("SELECT count(*) FROM audit_events WHERE router_id = 2")).scalar_one() == 1
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            connection.execute(text("DELETE FROM routers WHERE id = 2"))
+            connection.execute(text(
+                "INSERT INTO routers (user_id, name, host, port, username, encrypted_password, use_https, protocol, "
+                "verify_tls, is_online, created_at, updated_at) VALUES "
+                "(1, 'n', '127.0.0.1', 8728, 'a', x'00', 0, 'api', 0, 0, '2026-01-01', '2026-01-01')"))
+            assert connection.execute(text("SELECT max(id) FROM routers")).scalar_one() == 3
+            assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+        db.engine.dispose()

@@ -19,6 +19,7 @@ from webapp.models.fleet import (
     UpgradeInfo,
 )
 from webapp.models.hotspot import HotspotSettings, HotspotSite, Package, Sale, Voucher, VoucherBatch
+from webapp.models.jobs import Job
 from webapp.models.monitoring import (
                                       Alert,
                                       AlertRule,
@@ -39,6 +40,7 @@ __all__ = [
     "CommandRun",
     "HotspotSettings",
     "HotspotSite",
+    "Job",
     "Package",
     "Router",
     "Sale",

@@ -17,6 +17,7 @@ class User(UserMixin, Model):
     """An operator or hotspot owner; owns routers and API keys."""
 
     __tablename__ = "users"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -39,6 +40,7 @@ class ApiKey(Model):
     """A named key pair: the public key is stored as is, the private key only as a SHA-256 digest."""
 
     __tablename__ = "api_keys"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -70,7 +72,10 @@ class Router(Model):
     """A MikroTik router owned by one user; its password is stored only encrypted (MultiFernet)."""
 
     __tablename__ = "routers"
-    __table_args__ = (Index("ix_routers_user_name", "user_id", "name"),)
+    __table_args__ = (
+        Index("ix_routers_user_name", "user_id", "name"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -100,7 +105,10 @@ class CommandRun(Model):
     """One execution of a command on a router (OpenWISP-style command history)."""
 
     __tablename__ = "command_runs"
-    __table_args__ = (Index("ix_command_runs_user_started", "user_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_command_runs_user_started", "user_id", "started_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -136,6 +144,7 @@ class AuditEvent(Model):
     """Who changed what, when and from where; details never hold secrets."""
 
     __tablename__ = "audit_events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

@@ -49,6 +49,7 @@ class Package(Model):
     __table_args__ = (
         UniqueConstraint("router_id", "name", name="uq_packages_router_name"),
         UniqueConstraint("router_id", "profile_name", name="uq_packages_router_profile"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +108,7 @@ class VoucherBatch(IssuedTerms, Model):
     """One generation run of vouchers for a package; its id rides in each router user's comment."""
 
     __tablename__ = "voucher_batches"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"), index=True)
@@ -134,6 +136,7 @@ class Voucher(IssuedTerms, Model):
     __table_args__ = (
         UniqueConstraint("router_id", "code", name="uq_vouchers_router_code"),
         Index("ix_vouchers_router_state", "router_id", "state"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,6 +166,7 @@ class Sale(Model):
     __table_args__ = (
         Index("ix_sales_user_sold", "user_id", "sold_at"),
         Index("ix_sales_router_sold", "router_id", "sold_at"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

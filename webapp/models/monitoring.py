@@ -89,7 +89,10 @@ class MonitoredInterface(Model):
     """One interface of a router as the last poll saw it (LibreNMS "ports")."""
 
     __tablename__ = "monitored_interfaces"
-    __table_args__ = (Index("ix_monitored_interfaces_router_name", "router_id", "name", unique=True),)
+    __table_args__ = (
+        Index("ix_monitored_interfaces_router_name", "router_id", "name", unique=True),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"))
@@ -114,7 +117,10 @@ class AlertRule(Model):
     """A user's threshold for one kind of alert: ``router_id`` None applies to all their routers."""
 
     __tablename__ = "alert_rules"
-    __table_args__ = (Index("ix_alert_rules_user_router", "user_id", "router_id"),)
+    __table_args__ = (
+        Index("ix_alert_rules_user_router", "user_id", "router_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -133,6 +139,7 @@ class Alert(Model):
     __table_args__ = (
         Index("ix_alerts_user_state", "user_id", "state"),
         Index("ix_alerts_router_kind", "router_id", "kind", "subject"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,7 +166,10 @@ class MonitorEvent(Model):
     """A line of a router's event log: went down, came back, rebooted, version or config changed."""
 
     __tablename__ = "monitor_events"
-    __table_args__ = (Index("ix_monitor_events_router_created", "router_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_monitor_events_router_created", "router_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     router_id: Mapped[int] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"))
@@ -175,6 +185,7 @@ class NotificationChannel(Model):
     """Where a user's alerts are sent: an email address (over the configured SMTP server) or a webhook URL."""
 
     __tablename__ = "notification_channels"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -189,7 +200,10 @@ class Notification(Model):
     """One delivery attempt; the cooldown looks at the last success per channel, router and alert kind."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_channel_sent", "channel_id", "router_id", "kind", "sent_at"),)
+    __table_args__ = (
+        Index("ix_notifications_channel_sent", "channel_id", "router_id", "kind", "sent_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("notification_channels.id", ondelete="CASCADE"))

@@ -18,12 +18,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from routeros import errors as ros
 from routeros.values import Row, parse_duration
+from webapp import jobs
 from webapp.extensions import db
-from webapp.models import Router, Sale, User, Voucher
+from webapp.models import Job, Router, Sale, User, Voucher
 from webapp.services import audit, gateway, packages, vouchers
 from webapp.services.errors import NotFound, RouterRejected, RouterTimeout, RouterUnreachable
 from webapp.services.hotspot_settings import stored_site
 from webapp.services.routers import get_router
+from webapp.timeutil import utcnow
 
 ACTIVE_PATH = vouchers.ACTIVE_PATH
 
@@ -142,14 +144,20 @@ def sync_router(router: Router, now: datetime, actor: User | None = None) -> Syn
     disabled per the site's setting) and their sessions. Expiry is recorded even when the router is offline;
     its router-side clean-up then waits for the next sync.
 
+    The rule of the house holds throughout: what is needed is read and the transaction ended, the router is
+    talked to with no transaction open, and each outcome is written in its own short transaction.
+
     :raises RouterUnreachable: when the router cannot be reached (RouterTimeout likewise); expiry is still saved.
     """
-    site = stored_site(router)
     report = SyncReport(router)
+    action = stored_site(router).expiry_action
+    db.session.commit()
     try:
         with gateway.connect(router) as client:
             report.pushed_packages = len(packages.push_pending(client, router, now))
+            db.session.commit()
             report.pushed_vouchers = vouchers.push_pending(client, router, now)
+            db.session.commit()
             users = vouchers.router_users(client)
             sessions = {row.get("user", ""): row for row in
                         client.print(ACTIVE_PATH, proplist=[".id", "user", "mac-address"])}
@@ -160,20 +168,40 @@ def sync_router(router: Router, now: datetime, actor: User | None = None) -> Syn
                 Voucher.router_id == router.id,
                 Voucher.state.in_(("expired", "revoked")),
                 Voucher.on_router.is_(True))))
-            report.cleaned = vouchers.remove_from_router(client, stale, site.expiry_action)
+            db.session.commit()
+            report.cleaned = vouchers.remove_from_router(client, stale, action)
     except (RouterUnreachable, RouterTimeout, RouterRejected) as exc:
         db.session.rollback()
         site = stored_site(router)
-        report = SyncReport(router)
+        report = SyncReport(router, activated=report.activated, sales=report.sales)
         _expire_due(router, now, report)
         site.last_sync_error = exc.message[:500]
         _audit(actor, report)
         db.session.commit()
         raise
+    site = stored_site(router)
     site.last_sync_at, site.last_sync_error = now, None
     _audit(actor, report)
     db.session.commit()
     return report
+
+
+SYNC_JOB = "hotspot.sync"
+
+
+@jobs.job_kind(SYNC_JOB)
+def sync_job(ctx: jobs.JobContext) -> dict[str, Any]:
+    """The job behind "Sync now": one :func:`sync_router` of the job's router."""
+    router = db.session.get(Router, ctx.router_id) if ctx.router_id is not None else None
+    if router is None:
+        return {"note": "router deleted"}
+    actor = db.session.get(User, ctx.user_id) if ctx.user_id is not None else None
+    ctx.progress(0, total=1)
+    report = sync_router(router, utcnow(), actor)
+    ctx.progress(1)
+    return {"router_id": router.id, "activated": [v.code for v in report.activated],
+            "expired": [v.code for v in report.expired], "sales": len(report.sales), "cleaned": report.cleaned,
+            "pushed_packages": report.pushed_packages, "pushed_vouchers": report.pushed_vouchers}
 
 
 def _audit(actor: User | None, report: SyncReport) -> None:
@@ -186,6 +214,23 @@ def _audit(actor: User | None, report: SyncReport) -> None:
                           "expired": [v.code for v in report.expired][:50], "cleaned": report.cleaned,
                           "pushed_packages": report.pushed_packages, "pushed_vouchers": report.pushed_vouchers},
                  commit=False)
+
+
+def start_sync(actor: User, router_id: int) -> Job:
+    """Queue a sync of the actor's router as a job (a sync already queued or running is returned instead).
+
+    :raises NotFound: when the router is not the actor's.
+    """
+    router = get_router(actor, router_id)
+    waiting = db.session.scalar(select(Job).where(Job.kind == SYNC_JOB, Job.router_id == router.id,
+                                                  Job.user_id == actor.id, Job.state.in_(("queued", "running")))
+                                .order_by(Job.id.desc()).limit(1))
+    if waiting is not None:
+        return waiting
+    job = jobs.enqueue(SYNC_JOB, user_id=actor.id, router_id=router.id, total=1)
+    jobs.start(job)
+    db.session.refresh(job)
+    return job
 
 
 def sync(actor: User, router_id: int, now: datetime) -> SyncReport:

@@ -21,13 +21,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from routeros import errors as ros
 from routeros.values import Row
+from webapp import jobs
 from webapp.extensions import db
-from webapp.models import Package, Router, User, Voucher
+from webapp.models import Job, Package, Router, User, Voucher
 from webapp.services import audit, gateway
 from webapp.services.errors import Conflict, Invalid, NotFound, RouterRejected, RouterTimeout, RouterUnreachable
 from webapp.services.hotspot_settings import currency_for
@@ -420,9 +421,13 @@ def apply(client: Any, commands: Iterable[RouterCommand]) -> None:
             client.remove(command.path, command.target)
 
 
-def sync_package(client: Any, package: Package, now: datetime) -> list[RouterCommand]:
-    """Make the router's profile match ``package`` over an open client; mark it synced (no commit)."""
-    commands = plan_for(package, _profile_row(client, package.profile_name))
+def sync_package(client: Any, package: Package, now: datetime, wanted: bool | None = None) -> list[RouterCommand]:
+    """Make the router's profile match ``package`` over an open client; mark it synced (no commit).
+
+    Pass ``wanted`` (see :func:`wants_profile`) when the session holds changes: asking the database for it
+    between router calls would flush them, opening a write transaction across router I/O.
+    """
+    commands = plan_for(package, _profile_row(client, package.profile_name), wanted)
     apply(client, commands)
     package.sync_state = "synced"
     package.sync_error = None
@@ -431,10 +436,11 @@ def sync_package(client: Any, package: Package, now: datetime) -> list[RouterCom
 
 
 def _push(router: Router, package: Package, now: datetime) -> tuple[bool, str | None, list[RouterCommand]]:
-    """Try to sync one package now; an unreachable router leaves it pending (no commit)."""
+    """Try to sync one (committed) package now; an unreachable router leaves it pending (no commit)."""
+    wanted = wants_profile(package)
     try:
         with gateway.connect(router) as client:
-            commands = sync_package(client, package, now)
+            commands = sync_package(client, package, now, wanted)
     except _OFFLINE as exc:
         package.sync_state = "pending"
         package.sync_error = exc.message[:500]
@@ -472,7 +478,9 @@ def create_package(
     package.router = router
     if dry_run:
         return _preview(router, package, package.is_active)
+    package.sync_state = "pending"
     _write_unique(package, lambda: db.session.add(package))
+    db.session.commit()  # saved first, pushed second: no transaction is open while the router answers
     synced, error, commands = _push(router, package, now or utcnow())
     audit.record(actor, "package.create", f"Package {package.name} created on {router.name}", router_id=router.id,
                  details={"package_id": package.id, "profile": package.profile_name, "synced": synced,
@@ -509,8 +517,10 @@ def update_package(
     def change() -> None:
         for name, value in clean.items():
             setattr(package, name, value)
+        package.sync_state = "pending"
 
     _write_unique(package, change)
+    db.session.commit()  # saved first, pushed second
     synced, error, commands = _push(router, package, now or utcnow())
     audit.record(actor, "package.update", f"Package {package.name} changed on {router.name}", router_id=router.id,
                  details={"package_id": package.id, "changed": {k: str(v) for k, v in changed.items()},
@@ -559,12 +569,14 @@ def delete_package(
 def push_pending(client: Any, router: Router, now: datetime) -> list[RouterCommand]:
     """Retry every package of ``router`` not yet synced, over an open client (no commit)."""
     sent: list[RouterCommand] = []
-    pending = db.session.scalars(
+    pending = list(db.session.scalars(
         select(Package).where(Package.router_id == router.id, Package.sync_state != "synced").order_by(Package.id)
-    )
+    ))
+    # Asked before any router call: a query between calls would flush the packages already marked synced.
+    wanted = {package.id: wants_profile(package) for package in pending}
     for package in pending:
         try:
-            sent.extend(sync_package(client, package, now))
+            sent.extend(sync_package(client, package, now, wanted[package.id]))
         except ros.CommandRejected as exc:
             package.sync_state = "error"
             package.sync_error = exc.message[:500]
@@ -658,6 +670,10 @@ def reconcile(
     if direction not in ("push", "pull"):
         raise Invalid("direction must be push or pull", fields={"direction": "push or pull"})
     router = get_router(actor, router_id)
+    if direction == "push":
+        job = start_reconcile_push(actor, router.id, profiles, ip_address=ip_address)
+        done = job.result if job.state == "succeeded" and isinstance(job.result, dict) else {"commands": []}
+        return [RouterCommand(c["action"], c["path"], c["target"], c["values"]) for c in done["commands"]], []
     moment = now or utcnow()
     sent: list[RouterCommand] = []
     changed: list[Package] = []
@@ -701,6 +717,64 @@ def reconcile(
                  ip_address=ip_address, commit=False)
     db.session.commit()
     return sent, changed
+
+
+RECONCILE_JOB = "packages.reconcile"
+
+
+def start_reconcile_push(actor: User, router_id: int, profiles: list[str] | None = None, *,
+                         ip_address: str | None = None) -> Job:
+    """Queue the job that makes the router's profiles match RouterDeck's packages (``profiles``: all when None).
+
+    :raises NotFound: when the router is not the actor's.
+    """
+    router = get_router(actor, router_id)
+    job = jobs.enqueue(RECONCILE_JOB, user_id=actor.id, router_id=router.id,
+                       params={"profiles": profiles, "ip_address": ip_address})
+    jobs.start(job)
+    db.session.refresh(job)
+    return job
+
+
+@jobs.job_kind(RECONCILE_JOB)
+def reconcile_push_job(ctx: jobs.JobContext) -> dict[str, Any]:
+    """Add missing, set different and remove extra profiles, one profile per step; a refused one is an item error."""
+    router = db.session.get(Router, ctx.router_id) if ctx.router_id is not None else None
+    if router is None:
+        return {"direction": "push", "commands": [], "note": "router deleted"}
+    actor = db.session.get(User, ctx.user_id) if ctx.user_id is not None else None
+    profiles = ctx.params.get("profiles")
+    db.session.commit()
+    sent: list[RouterCommand] = []
+    with gateway.connect(router) as client:
+        rows = {row.get("name", ""): row for row in client.print(PROFILE_PATH)}
+        items = [i for i in _compare(router, list(rows.values())) if profiles is None or i.profile in profiles]
+        plan = [(item, [RouterCommand("remove", PROFILE_PATH, item.profile)] if item.kind == "extra" or
+                 item.package is None else plan_for(item.package, rows.get(item.profile), True)) for item in items]
+        targets = {item.profile: item.package.id if item.package is not None and item.kind != "extra" else None
+                   for item in items}
+        db.session.commit()
+        ctx.progress(0, total=len(plan))
+        for item, commands in plan:
+            try:
+                apply(client, commands)
+            except ros.CommandRejected as exc:
+                ctx.item_error(item.profile, exc.message)
+                ctx.progress(advance=1)
+                continue
+            package_id = targets[item.profile]
+            if package_id is not None:
+                db.session.execute(update(Package).where(Package.id == package_id).values(
+                    sync_state="synced", sync_error=None, synced_at=utcnow()))
+                db.session.commit()
+            sent.extend(commands)
+            ctx.progress(advance=1)
+    audit.record(actor, "package.reconcile.push", f"Packages of {router.name} reconciled (push)",
+                 router_id=router.id, details={"profiles": [item.profile for item, _ in plan],
+                                               "commands": [c.text for c in sent], "job_id": ctx.job_id},
+                 ip_address=ctx.params.get("ip_address"), commit=False)
+    db.session.commit()
+    return {"direction": "push", "commands": [c.as_dict() for c in sent]}
 
 
 def _import(router: Router, row: Row, price: Decimal, now: datetime) -> Package:

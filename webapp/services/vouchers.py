@@ -1,9 +1,11 @@
 """Vouchers: batches of codes for a package, pushed to the router as hotspot users, listed, revoked, printed.
 
 Codes come from :mod:`secrets` over an alphabet without look-alikes (no 0/O, 1/I/l) and are unique per router
-(a database unique index, and a check against the router's existing hotspot users). Each voucher becomes an
-``/ip/hotspot/user`` with the package's profile, ``limit-uptime`` as a safety net (RouterDeck owns expiry in
-wall-clock time, see :mod:`webapp.services.hotspot_sync`) and ``rd-batch-<id>`` in its comment.
+(a database unique index; a code that clashes with a router user we did not make is withdrawn by the push).
+A batch is stored first (vouchers ``unused``, not on the router) and pushed by the ``vouchers.push`` job.
+Each voucher becomes an ``/ip/hotspot/user`` with the package's profile, ``limit-uptime`` as a safety net
+(RouterDeck owns expiry in wall-clock time, see :mod:`webapp.services.hotspot_sync`) and ``rd-batch-<id>`` in its
+comment.
 """
 
 from __future__ import annotations
@@ -12,26 +14,26 @@ import csv
 import io
 import re
 import secrets
-import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 import segno
-from flask import current_app
-from sqlalchemy import func, select
+from flask import current_app, has_app_context
+from sqlalchemy import func, select, update
 
-from routeros import errors as ros
+from routeros import Command
 from routeros.values import Row
+from webapp import jobs
 from webapp.extensions import db
-from webapp.models import Package, Router, User, Voucher, VoucherBatch
+from webapp.models import Job, Package, Router, User, Voucher, VoucherBatch
 from webapp.services import audit, gateway
 from webapp.services.errors import Conflict, Invalid, NotFound, RouterRejected, RouterTimeout, RouterUnreachable
 from webapp.services.hotspot_settings import currency_for, money, site_of, stored_site
-from webapp.services.packages import duration_display, sync_package
+from webapp.services.packages import duration_display, sync_package, wants_profile
 from webapp.services.pagination import Page, paginate
 from webapp.services.routers import get_router
 from webapp.timeutil import isoformat_z, utcnow
@@ -50,12 +52,13 @@ _OFFLINE = (RouterUnreachable, RouterTimeout)
 
 @dataclass
 class BatchResult:
-    """A created batch and how far its push to the router got."""
+    """A created batch, the job pushing it, and how far the push got by the time the call returned."""
 
     batch: VoucherBatch
     vouchers: list[Voucher]
     pushed: int
     error: str | None
+    job: Job | None = None
 
 
 @dataclass
@@ -233,44 +236,110 @@ def _user_values(voucher: Voucher, package: Package) -> dict[str, str]:
     return values
 
 
-def _push_budget() -> float:
-    """Seconds one request may spend adding router users; what is left is pushed by the next sync."""
-    return float(current_app.config.get("VOUCHER_PUSH_BUDGET", 30.0))
+#: Router users added per pipelined round (progress is recorded and cancellation checked between rounds);
+#: ``VOUCHER_PUSH_CHUNK`` overrides it.
+PUSH_CHUNK = 100
 
 
-def _push(client: Any, vouchers: Iterable[Voucher], package: Package, now: datetime, existing: set[str],
-          until: float | None = None) -> int:
-    """Add each voucher's router user over one open client; return how many are on the router now.
+def _chunk_size() -> int:
+    return max(1, int(current_app.config.get("VOUCHER_PUSH_CHUNK", PUSH_CHUNK))) if has_app_context() else PUSH_CHUNK
 
-    Stops at the monotonic time ``until`` (a slow router must not hold a worker for 1,000 round trips);
-    the vouchers not reached stay ``on_router=False`` for the next sync.
+
+@dataclass(frozen=True)
+class PendingUser:
+    """A voucher waiting to become a router user, as plain data (pushing it needs no database session)."""
+
+    voucher_id: int
+    batch_id: int
+    code: str
+    values: dict[str, str]
+
+
+@dataclass
+class PushOutcome:
+    """Which vouchers are on the router now, and which the router refused (name taken by someone else)."""
+
+    pushed: list[int] = field(default_factory=list)
+    refused: dict[int, tuple[str, str]] = field(default_factory=dict)  # voucher id -> (code, why)
+
+
+def pending_users(router_id: int, batch_id: int | None = None) -> list[PendingUser]:
+    """Unused vouchers of a router (or of one batch) that are not on the router yet, oldest first (a read)."""
+    statement = (select(Voucher, Package).join(Package, Voucher.package_id == Package.id)
+                 .where(Voucher.router_id == router_id, Voucher.state == "unused", Voucher.on_router.is_(False))
+                 .order_by(Voucher.id))
+    if batch_id is not None:
+        statement = statement.where(Voucher.batch_id == batch_id)
+    return [PendingUser(voucher.id, voucher.batch_id, voucher.code, _user_values(voucher, package))
+            for voucher, package in db.session.execute(statement)]
+
+
+def push_users(client: Any, pending: list[PendingUser],
+               on_chunk: Callable[[PushOutcome], None] | None = None) -> PushOutcome:
+    """Make each pending voucher a router user: an upsert keyed by name, pipelined :data:`PUSH_CHUNK` at a time.
+
+    A name already on the router with this voucher's batch comment is an earlier (crashed) run's add: it counts
+    as pushed, so a resumed push neither duplicates nor orphans. A name held by someone else is refused (that
+    code cannot be sold safely). Touches no database: ``on_chunk`` gets each round's outcome to record.
+
+    :raises ServiceError: through the gateway, when the router fails mid-way (what was recorded stays).
     """
-    if package.sync_state != "synced":
-        sync_package(client, package, now)
-    pushed = 0
-    for voucher in vouchers:
-        if until is not None and time.monotonic() > until:
-            break
-        if voucher.code in existing:
-            voucher.on_router = True
+    existing = {row.get("name", ""): row.get("comment", "")
+                for row in client.print(USER_PATH, proplist=["name", "comment"])}
+    outcome = PushOutcome()
+    first = PushOutcome()
+    todo: list[PendingUser] = []
+    for user in pending:
+        if user.code not in existing:
+            todo.append(user)
+        elif existing[user.code] == user.values["comment"]:
+            first.pushed.append(user.voucher_id)
         else:
-            try:
-                client.add(USER_PATH, _user_values(voucher, package))
-            except ros.CommandRejected:
-                # The name appeared on the router after the codes were drawn (another tool added it): this
-                # code cannot be sold safely, so it is withdrawn rather than shared with a stranger's account.
-                voucher.state, voucher.ended_at = "revoked", now
-                continue
-            voucher.on_router = True
-        pushed += 1
-    return pushed
+            first.refused[user.voucher_id] = (user.code, "a router user with this name already exists")
+    for part in _rounds(client, todo, first):
+        outcome.pushed.extend(part.pushed)
+        outcome.refused.update(part.refused)
+        if on_chunk is not None and (part.pushed or part.refused):
+            on_chunk(part)
+    return outcome
 
 
-def _discover_site(client: Any, router: Router) -> None:
-    """Remember the hotspot's DNS name (the QR codes' login host) when none is stored."""
-    site = site_of(router)
-    if site.dns_name:
-        return
+def _rounds(client: Any, todo: list[PendingUser], first: PushOutcome) -> Iterator[PushOutcome]:
+    yield first
+    size = _chunk_size()
+    for start in range(0, len(todo), size):
+        chunk = todo[start:start + size]
+        results = client.pipeline([Command(USER_PATH, "add", user.values) for user in chunk])
+        part = PushOutcome()
+        refused = []
+        for user, result in zip(chunk, results, strict=True):
+            if result.ok:
+                part.pushed.append(user.voucher_id)
+            else:
+                refused.append((user, result.error.message if result.error else "refused"))
+        if refused:
+            # Another writer (a concurrent sync) may have added the same user a moment ago: ours if the comment is.
+            names = {row.get("name", ""): row.get("comment", "")
+                     for row in client.print(USER_PATH, proplist=["name", "comment"])}
+            for user, why in refused:
+                if names.get(user.code) == user.values["comment"]:
+                    part.pushed.append(user.voucher_id)
+                else:
+                    part.refused[user.voucher_id] = (user.code, why)
+        yield part
+
+
+def record_push(outcome: PushOutcome, now: datetime) -> None:
+    """Write a push's outcome (no commit): pushed vouchers are on the router, refused ones are withdrawn."""
+    if outcome.pushed:
+        db.session.execute(update(Voucher).where(Voucher.id.in_(outcome.pushed)).values(on_router=True))
+    if outcome.refused:
+        db.session.execute(update(Voucher).where(Voucher.id.in_(list(outcome.refused)), Voucher.state == "unused")
+                           .values(state="revoked", ended_at=now))
+
+
+def _discover_dns(client: Any) -> str | None:
+    """The hotspot's DNS name (the QR codes' login host) as the router's hotspot profile says."""
     servers = client.print("ip/hotspot", proplist=["name", "profile"])
     profiles = {row.get("name"): row for row in client.print("ip/hotspot/profile",
                                                             proplist=["name", "dns-name", "hotspot-address"])}
@@ -278,17 +347,16 @@ def _discover_site(client: Any, router: Router) -> None:
         profile = profiles.get(server.get("profile"), {})
         host = profile.get("dns-name") or profile.get("hotspot-address")
         if host:
-            stored_site(router).dns_name = host
-            return
+            return str(host)
+    return None
 
 
 def generate_batch(
     actor: User, router_id: int, package_id: int, count: Any, *, code_length: Any = 8, mode: Any = "same",
     prefix: Any = "", pin_length: Any = 6, ip_address: str | None = None, now: datetime | None = None,
 ) -> BatchResult:
-    """Generate ``count`` vouchers for a package and push them to the router over one connection.
-
-    An unreachable router keeps the batch ``pending``; the hotspot sync pushes it later.
+    """Generate ``count`` vouchers for a package (rows in state unused, not yet on the router) and queue the job
+    that pushes them; the batch and its job are committed together.
 
     :raises NotFound: when the router or package is not the actor's.
     :raises Invalid: for bad batch parameters or an inactive package.
@@ -304,67 +372,133 @@ def generate_batch(
     terms = issued_terms(package, currency_for(router.user_id))
     use_before = moment + timedelta(days=package.validity_days) if package.validity_days else None
     batch = VoucherBatch(router_id=router.id, package_id=package.id, created_by_id=actor.id, count=count_,
-                         code_length=length, mode=mode_, prefix=prefix_, push_state="pending", created_at=moment,
+                         code_length=length, mode=mode_, prefix=prefix_, push_state="pushing", created_at=moment,
                          shared_users=package.shared_users, validity_days=package.validity_days, **terms)
+    db.session.add(batch)
+    db.session.flush()
     vouchers: list[Voucher] = []
-    pushed, error = 0, None
+    # Clashes with names already on the router are found by the push (it reads them first) and withdrawn.
+    for code in _fresh_codes(router, count_, length, prefix_, set()):
+        password = code if mode_ == "same" else random_pin(pins)
+        vouchers.append(Voucher(router_id=router.id, batch_id=batch.id, package_id=package.id, code=code,
+                                password=password, state="unused", created_at=moment, use_before=use_before,
+                                **terms))
+    db.session.add_all(vouchers)
+    job = jobs.enqueue(PUSH_JOB, user_id=actor.id, router_id=router.id, params={"batch_id": batch.id},
+                       total=count_, idempotency_key=_push_key(batch.id), commit=False)
+    audit.record(actor, "vouchers.generate", f"{count_} vouchers for {package.name} on {router.name}",
+                 router_id=router.id, details={"batch_id": batch.id, "package_id": package.id, "mode": mode_,
+                                               "job_id": job.id}, ip_address=ip_address, commit=False)
+    db.session.commit()
+    jobs.start(job)
+    # One query brings back what the job may already have changed (the inline runner finishes it above).
+    db.session.refresh(job)
+    db.session.refresh(batch)
+    vouchers = list(db.session.scalars(select(Voucher).where(Voucher.batch_id == batch.id).order_by(Voucher.id)
+                                       .execution_options(populate_existing=True)))
+    pushed = sum(1 for voucher in vouchers if voucher.on_router)
+    error = job.error if job.state == "failed" else None
+    return BatchResult(batch, vouchers, pushed, error, job)
 
-    def create(existing: set[str]) -> None:
-        db.session.add(batch)
-        db.session.flush()
-        for code in _fresh_codes(router, count_, length, prefix_, existing):
-            password = code if mode_ == "same" else random_pin(pins)
-            vouchers.append(Voucher(router_id=router.id, batch_id=batch.id, package_id=package.id, code=code,
-                                    password=password, state="unused", created_at=moment, use_before=use_before,
-                                    **terms))
-        db.session.add_all(vouchers)
-        db.session.flush()
+
+PUSH_JOB = "vouchers.push"
+
+
+def _push_key(batch_id: int) -> str:
+    return f"{PUSH_JOB}:batch:{batch_id}"
+
+
+def push_job_of(batch: VoucherBatch) -> Job | None:
+    """The job that pushed (or is pushing) ``batch``, if it had one."""
+    return db.session.scalar(select(Job).where(Job.idempotency_key == _push_key(batch.id),
+                                               Job.user_id == batch.created_by_id))
+
+
+@jobs.job_kind(PUSH_JOB)
+def push_batch(ctx: jobs.JobContext) -> dict[str, Any]:
+    """The job behind a new batch: make its vouchers router users, in pipelined rounds, resumable after a crash.
+
+    Cancelling it withdraws the vouchers not pushed yet (they are never sold). An unreachable router fails the
+    job and leaves the rest ``pending`` for the hotspot sync.
+    """
+    batch = db.session.get(VoucherBatch, ctx.params["batch_id"])
+    if batch is None:
+        return {"batch_id": ctx.params["batch_id"], "pushed": 0, "refused": 0, "note": "batch deleted"}
+    router, package = batch.router, batch.package
+    pending = pending_users(router.id, batch.id)
+    total = db.session.scalar(select(func.count(Voucher.id)).where(Voucher.batch_id == batch.id)) or 0
+    package_wanted = None if package.sync_state == "synced" else wants_profile(package)
+    needs_dns = not site_of(router).dns_name
+    batch.push_state = "pushing"
+    db.session.commit()
+    ctx.progress(total - len(pending), total=total)
+    now = utcnow()
+    dns: str | None = None
+
+    def record(part: PushOutcome) -> None:
+        record_push(part, now)
+        db.session.commit()
+        for code, why in part.refused.values():
+            ctx.item_error(code, why)
+        ctx.progress(advance=len(part.pushed) + len(part.refused))
 
     try:
         with gateway.connect(router) as client:
-            existing = {row.get("name", "") for row in client.print(USER_PATH, proplist=["name"])}
-            create(existing)
-            _discover_site(client, router)
-            pushed = _push(client, vouchers, package, moment, set(), time.monotonic() + _push_budget())
-    except (*_OFFLINE, RouterRejected) as exc:
-        error = exc.message
-        if batch.id is None:
-            create(set())
-    left = sum(1 for voucher in vouchers if voucher.state == "unused" and not voucher.on_router)
-    if error is None and left:
-        error = f"{left} vouchers not pushed yet (the router is slow); the next sync pushes them"
-    batch.push_state = "pushed" if error is None else "pending"
-    batch.push_error = error[:500] if error else None
-    audit.record(actor, "vouchers.generate", f"{count_} vouchers for {package.name} on {router.name}",
-                 router_id=router.id, details={"batch_id": batch.id, "package_id": package.id, "mode": mode_,
-                                               "pushed": pushed, "error": error}, ip_address=ip_address, commit=False)
+            if package_wanted is not None:
+                sync_package(client, package, now, package_wanted)
+                db.session.commit()
+            if needs_dns:
+                dns = _discover_dns(client)
+            outcome = push_users(client, pending, on_chunk=record)
+    except jobs.JobCancelled:
+        db.session.rollback()
+        left = [user.voucher_id for user in pending_users(router.id, batch.id)]
+        record_push(PushOutcome(refused={i: ("", "cancelled") for i in left}), utcnow())
+        _settle(batch)
+        db.session.commit()
+        raise
+    except jobs.LeaseLost:
+        raise
+    except Exception as exc:
+        db.session.rollback()
+        why = exc.message if isinstance(exc, (*_OFFLINE, RouterRejected)) else "the push stopped"
+        batch.push_state, batch.push_error = "pending", f"{why}; the next sync pushes the rest"[:500]
+        db.session.commit()
+        raise
+    if dns:
+        stored_site(router).dns_name = dns
+    _settle(batch)
     db.session.commit()
-    return BatchResult(batch, vouchers, pushed, error)
+    return {"batch_id": batch.id, "pushed": total - len(pending) + len(outcome.pushed),
+            "refused": len(outcome.refused)}
+
+
+def _settle(batch: VoucherBatch) -> None:
+    """``pushed`` once no unused voucher of the batch waits for the router, else ``pending`` (the sync's)."""
+    waiting = db.session.scalar(select(func.count(Voucher.id)).where(
+        Voucher.batch_id == batch.id, Voucher.state == "unused", Voucher.on_router.is_(False))) or 0
+    batch.push_state = "pending" if waiting else "pushed"
+    batch.push_error = None if not waiting else batch.push_error
 
 
 def push_pending(client: Any, router: Router, now: datetime) -> int:
-    """Push every unused voucher of ``router`` that is not on it yet, over an open client (no commit)."""
-    waiting = list(db.session.scalars(
-        select(Voucher).where(Voucher.router_id == router.id, Voucher.state == "unused", Voucher.on_router.is_(False))
-        .order_by(Voucher.id)
-    ))
-    batches = set(db.session.scalars(select(VoucherBatch).where(VoucherBatch.router_id == router.id,
-                                                                VoucherBatch.push_state != "pushed")))
+    """Push every unused voucher of ``router`` not on it yet (batches a push job owns are left to it), over an
+    open client. Reads first, talks to the router, then writes the outcome (no commit).
+    """
+    pushing = db.session.scalars(select(VoucherBatch).where(VoucherBatch.router_id == router.id,
+                                                            VoucherBatch.push_state == "pushing"))
+    # A batch whose push job is alive is left to it; one whose job is gone or gave up is the sync's again.
+    owned = {batch.id for batch in pushing if (job := push_job_of(batch)) is not None and not job.is_final}
+    waiting = [user for user in pending_users(router.id) if user.batch_id not in owned]
+    batches = list(db.session.scalars(select(VoucherBatch).where(VoucherBatch.router_id == router.id,
+                                                                 VoucherBatch.push_state == "pending")))
     if not waiting and not batches:
         return 0
-    existing = {row.get("name", "") for row in client.print(USER_PATH, proplist=["name", "comment"])
-                if row.get("comment", "").startswith("rd-batch-")}
-    pushed = 0
-    by_package: dict[int, list[Voucher]] = {}
-    for voucher in waiting:
-        by_package.setdefault(voucher.package_id, []).append(voucher)
-    until = time.monotonic() + _push_budget()
-    for vouchers in by_package.values():
-        pushed += _push(client, vouchers, vouchers[0].package, now, existing, until)
-    if all(voucher.on_router or voucher.state != "unused" for voucher in waiting):
-        for batch in batches:
-            batch.push_state, batch.push_error = "pushed", None
-    return pushed
+    outcome = push_users(client, waiting) if waiting else PushOutcome()
+    record_push(outcome, now)
+    for batch in batches:
+        _settle(batch)
+    return len(outcome.pushed)
 
 
 def batch_summaries(
@@ -457,6 +591,7 @@ def revoke(actor: User, voucher_id: int, *, ip_address: str | None = None, now: 
         raise Conflict(f"Voucher {voucher.code} is already {voucher.state}")
     router = voucher.batch.router
     voucher.state, voucher.ended_at = "revoked", now or utcnow()
+    db.session.commit()  # revoked first: if the router call fails, the next sync removes the user
     error = None
     try:
         with gateway.connect(router) as client:

@@ -20,4 +20,4 @@ def _refuse_impossible_pages() -> None:
     if page > MAX_PAGE:
         raise Invalid(f"page must be at most {MAX_PAGE}", fields={"page": f"must be <= {MAX_PAGE}"})
 
-from webapp.blueprints.api import fleet, hotspot, monitoring, routers, users  # noqa: E402,F401  (routes register on import)
+from webapp.blueprints.api import fleet, hotspot, jobs, monitoring, routers, users  # noqa: E402,F401  (routes register on import)

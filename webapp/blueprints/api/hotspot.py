@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Response, request
+from flask_babel import gettext
 from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
@@ -22,6 +23,7 @@ from webapp.blueprints.api.hotspot_schemas import (
     ReconcileRequest,
     SiteSettingsRequest,
 )
+from webapp.blueprints.api.jobs import accepted
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import HotspotSite, Package, Sale, Voucher, VoucherBatch
 from webapp.openapi import documented
@@ -311,12 +313,20 @@ def package_drift(router_id: int) -> Response:
 @jwt_required()
 def package_reconcile(router_id: int) -> Response:
     body = json_body(ReconcileRequest)
+    if body.direction == "push":
+        job = packages.start_reconcile_push(current_user, router_id, body.profiles, ip_address=request.remote_addr)
+        result = job.result if job.state == "succeeded" and isinstance(job.result, dict) else {"commands": []}
+        message = {"succeeded": gettext("Reconciled: %(n)s commands sent", n=len(result["commands"])),
+                   "failed": gettext("The reconcile failed: %(error)s", error=job.error)}.get(
+                       job.state, gettext("Reconcile started; follow the job for its outcome"))
+        return accepted({"direction": "push", "commands": result["commands"], "packages": [],
+                         "message": message}, job)
     sent, changed = packages.reconcile(current_user, router_id, body.direction, body.profiles,
                                        import_price=None if body.price is None else body.price,
                                        ip_address=request.remote_addr)
-    what = f"{len(sent)} commands sent" if body.direction == "push" else f"{len(changed)} packages updated"
     return json_ok({"direction": body.direction, "commands": _commands(sent),
-                    "packages": [package_out(p) for p in changed], "message": f"Reconciled: {what}"})
+                    "packages": [package_out(p) for p in changed],
+                    "message": f"Reconciled: {len(changed)} packages updated"})
 
 
 @bp.get("/routers/<int:router_id>/voucher-batches/")
@@ -338,7 +348,8 @@ def batch_create(router_id: int) -> Response:
                                      pin_length=body.pin_length, ip_address=request.remote_addr)
     out = batch_out(vouchers.summary_of(result.batch))
     out.update({"pushed": result.pushed, "vouchers": [voucher_out(v) for v in result.vouchers]})
-    return json_ok(out, 201)
+    assert result.job is not None
+    return accepted(out, result.job)
 
 
 @bp.get("/voucher-batches/<int:batch_id>/")
@@ -393,19 +404,17 @@ def voucher_revoke(voucher_id: int) -> Response:
 @documented(docs.HOTSPOT_SYNC_NOW)
 @jwt_required()
 def hotspot_sync_now(router_id: int) -> Response:
-    now = utcnow()
-    report = hotspot_sync.sync(current_user, router_id, now)
-    return json_ok({
-        "router_id": router_id,
-        "activated": [v.code for v in report.activated],
-        "expired": [v.code for v in report.expired],
-        "sales": len(report.sales),
-        "cleaned": report.cleaned,
-        "pushed_packages": report.pushed_packages,
-        "pushed_vouchers": report.pushed_vouchers,
-        "synced_at": isoformat_z(now),
-        "message": f"{len(report.activated)} activated, {len(report.expired)} expired",
-    })
+    job = hotspot_sync.start_sync(current_user, router_id)
+    report = job.result if job.state == "succeeded" and isinstance(job.result, dict) else {}
+    fields = ("activated", "expired", "sales", "cleaned", "pushed_packages", "pushed_vouchers")
+    if report:
+        message = f"{len(report['activated'])} activated, {len(report['expired'])} expired"
+    elif job.state == "failed":
+        message = f"The sync failed: {job.error}"
+    else:
+        message = "Sync queued; follow the job for its outcome"
+    return accepted({"router_id": router_id, **{name: report.get(name) for name in fields},
+                     "synced_at": isoformat_z(job.finished_at) if report else None, "message": message}, job)
 
 
 @bp.get("/routers/<int:router_id>/hotspot/sessions/")

@@ -19,6 +19,7 @@ from webapp.blueprints.api.hotspot_schemas import (
     PackageListResponse,
     PackageOut,
     PackageWriteRequest,
+    ReconcileAccepted,
     ReconcileRequest,
     ReconcileResponse,
     SalePage,
@@ -88,18 +89,22 @@ PACKAGE_DRIFT = Doc(
 )
 
 PACKAGE_RECONCILE = Doc(
-    "Resolve drift in one direction", _PACKAGES, {200: ReconcileResponse, **_ROUTER_ERRORS},
+    "Resolve drift in one direction", _PACKAGES,
+    {200: ReconcileResponse, 202: ReconcileAccepted, **_ROUTER_ERRORS},
     request=ReconcileRequest,
-    description="`push` makes the router match RouterDeck; `pull` makes RouterDeck match the router "
-    "(importing an extra profile needs `price`).",
+    description="`push` makes the router match RouterDeck as a job: 202 with `job` (`Location: /jobs/{id}/`); "
+    "`commands` is filled once the job has finished (its `result` has them too). `pull` makes RouterDeck "
+    "match the router at once (200; importing an extra profile needs `price`).",
 )
 
 BATCH_LIST = Doc("Voucher batches of a router", _VOUCHERS, {200: BatchPage}, query=PAGINATION)
 
 BATCH_CREATE = Doc(
-    "Generate a batch of vouchers", _VOUCHERS, {201: BatchCreated}, request=BatchCreateRequest,
-    description="Codes avoid look-alikes (0/O, 1/I/l) and are unique per router; each is pushed as a "
-    "hotspot user. An unreachable router leaves the batch `pending` for the next sync.",
+    "Generate a batch of vouchers", _VOUCHERS, {202: BatchCreated}, request=BatchCreateRequest,
+    description="Codes avoid look-alikes (0/O, 1/I/l) and are unique per router. The vouchers are stored "
+    "at once (state `unused`) and a job pushes them to the router as hotspot users: the answer is 202 with "
+    "the batch and `job` (`Location: /jobs/{id}/`). An unreachable router fails the job and leaves the "
+    "batch `pending` for the next sync; cancelling the job withdraws the vouchers not pushed yet.",
 )
 
 BATCH_DETAIL = Doc("One voucher batch", _VOUCHERS, {200: BatchOut})
@@ -124,9 +129,11 @@ VOUCHER_REVOKE = Doc(
 )
 
 HOTSPOT_SYNC_NOW = Doc(
-    "Sync a router's hotspot now", _HOTSPOT, {200: SyncResponse, **_ROUTER_ERRORS},
-    description="Pushes pending packages and vouchers, activates vouchers seen in use (recording a sale), "
-    "expires vouchers past their wall-clock validity and removes or disables their router users.",
+    "Sync a router's hotspot now", _HOTSPOT, {202: SyncResponse},
+    description="Queues a job (or returns the one already queued) that pushes pending packages and vouchers, "
+    "activates vouchers seen in use (recording a sale), expires vouchers past their wall-clock validity and "
+    "removes or disables their router users. 202 with `job` (`Location: /jobs/{id}/`); the report fields "
+    "are filled once the job has finished (the job's `result` has them too).",
 )
 
 HOTSPOT_SESSIONS = Doc("Logged-in hotspot clients", _HOTSPOT, {200: SessionsResponse, **_ROUTER_ERRORS})

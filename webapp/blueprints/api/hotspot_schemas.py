@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
+from webapp.blueprints.api.jobs_schemas import JobRef
 from webapp.blueprints.api.schemas import _BLANK, VISIBLE, StrictBody, _integral, _no_default
 from webapp.services.packages import MAX_SHARED_USERS, MAX_SPEED_MBPS, MONTH_HOURS
 from webapp.services.pagination import MAX_ID
@@ -237,6 +238,10 @@ class ReconcileResponse(BaseModel):
     message: str
 
 
+class ReconcileAccepted(ReconcileResponse):
+    job: JobRef
+
+
 def _batch_schema(schema: dict[str, Any]) -> None:
     # The service keeps the code space 1,000 times the batch: 4-character codes (31**4) allow 923 vouchers.
     schema["anyOf"] = [{"properties": {"code_length": {"minimum": 5}}},
@@ -293,7 +298,7 @@ class BatchOut(IssuedTermsOut):
     code_length: int
     mode: str
     prefix: str
-    push_state: Literal["pushed", "pending"]
+    push_state: Literal["pushed", "pending", "pushing"]
     push_error: str | None
     created_at: str | None
     counts: dict[str, int]
@@ -302,6 +307,7 @@ class BatchOut(IssuedTermsOut):
 class BatchCreated(BatchOut):
     pushed: int
     vouchers: list[VoucherOut]
+    job: JobRef
 
 
 class BatchPage(BaseModel):
@@ -320,14 +326,15 @@ class VoucherPage(BaseModel):
 
 class SyncResponse(BaseModel):
     router_id: int
-    activated: list[str]
-    expired: list[str]
-    sales: int
-    cleaned: int
-    pushed_packages: int
-    pushed_vouchers: int
+    activated: list[str] | None
+    expired: list[str] | None
+    sales: int | None
+    cleaned: int | None
+    pushed_packages: int | None
+    pushed_vouchers: int | None
     synced_at: str | None
     message: str
+    job: JobRef
 
 
 class SessionOut(BaseModel):

@@ -67,5 +67,6 @@ def api_key_revoke(key_id: int) -> ResponseReturnValue:
     return render_template("dashboard/_api_keys.html", keys=keys, form=ApiKeyForm(formdata=None), created=None)
 from webapp.blueprints.dashboard import fleet as _fleet  # noqa: E402,F401 - registers the group and configuration pages
 from webapp.blueprints.dashboard import hotspot as _hotspot  # noqa: E402,F401 - registers the hotspot pages
+from webapp.blueprints.dashboard import jobs as _jobs  # noqa: E402,F401 - registers the job pages
 from webapp.blueprints.dashboard import monitoring as _monitoring  # noqa: E402,F401 - registers the monitoring pages
 from webapp.blueprints.dashboard import routers as _routers  # noqa: E402,F401 - registers the router pages

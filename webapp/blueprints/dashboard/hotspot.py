@@ -9,10 +9,12 @@ from typing import Any
 
 from flask import Response, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user
 
 from webapp.blueprints.dashboard import bp
 from webapp.blueprints.dashboard.htmx import id_arg, navigate, safe_next
+from webapp.blueprints.dashboard.jobs import kind_label
 from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
 from webapp.models import Package, Router
 from webapp.services import hotspot_settings, hotspot_sync, packages, routers, sales, vouchers
@@ -189,6 +191,17 @@ def hotspot_drift(router_id: int) -> ResponseReturnValue:
 def hotspot_reconcile(router_id: int) -> ResponseReturnValue:
     direction = request.form.get("direction", "")
     profile = request.form.get("profile") or None
+    if direction == "push":
+        job = packages.start_reconcile_push(current_user, router_id, [profile] if profile else None,
+                                            ip_address=request.remote_addr)
+        if job.state == "succeeded":
+            flash(gettext("Reconciled: %(n)s command(s) sent to the router.",
+                          n=len((job.result or {}).get("commands", []))), "success")
+        elif job.state == "failed":
+            flash(gettext("The reconcile failed: %(error)s", error=job.error), "error")
+        else:
+            flash(gettext("Reconcile started: see Jobs for its progress."), "success")
+        return navigate(url_for("dashboard.hotspot_drift", router_id=router_id))
     try:
         sent, changed = packages.reconcile(current_user, router_id, direction, [profile] if profile else None,
                                            import_price=request.form.get("price") or None,
@@ -207,13 +220,16 @@ def hotspot_reconcile(router_id: int) -> ResponseReturnValue:
 
 @bp.post("/routers/<int:router_id>/hotspot/sync")
 def hotspot_sync_now(router_id: int) -> ResponseReturnValue:
-    try:
-        report = hotspot_sync.sync(current_user, router_id, utcnow())
-    except _ROUTER_DOWN as exc:
-        flash(f"Sync failed: {exc.message}", "error")
+    job = hotspot_sync.start_sync(current_user, router_id)
+    report = job.result if job.state == "succeeded" and isinstance(job.result, dict) else None
+    if report is not None:
+        flash(gettext("Synced: %(activated)s activated, %(expired)s expired, %(pushed)s pushed.",
+                activated=len(report["activated"]), expired=len(report["expired"]),
+                pushed=report["pushed_packages"] + report["pushed_vouchers"]), "success")
+    elif job.state == "failed":
+        flash(gettext("Sync failed: %(error)s", error=job.error), "error")
     else:
-        flash(f"Synced: {len(report.activated)} activated, {len(report.expired)} expired, "
-              f"{report.pushed_packages + report.pushed_vouchers} pushed.", "success")
+        flash(gettext("Sync started: see Jobs for its progress."), "success")
     fallback = url_for("dashboard.hotspot_vouchers", router_id=router_id)
     return navigate(safe_next(request.form.get("next"), fallback))
 
@@ -258,10 +274,14 @@ def hotspot_batch_create(router_id: int) -> ResponseReturnValue:
             _apply(form, error)
         else:
             if result.error:
-                flash(f"{len(result.vouchers)} vouchers generated; the router could not be reached "
-                      f"({result.error}), so they will be pushed by the next sync.", "error")
+                flash(gettext("%(count)s vouchers generated; the router could not be reached (%(error)s), so they "
+                        "will be pushed by the next sync.", count=len(result.vouchers), error=result.error), "error")
+            elif result.job is not None and result.job.state == "succeeded":
+                flash(gettext("%(count)s vouchers generated and added to the router.", count=len(result.vouchers)),
+                      "success")
             else:
-                flash(f"{len(result.vouchers)} vouchers generated and added to the router.", "success")
+                flash(gettext("%(count)s vouchers generated; they are being added to the router.",
+                        count=len(result.vouchers)), "success")
             return navigate(url_for("dashboard.hotspot_batch", batch_id=result.batch.id))
     return render_template("hotspot/_batch_form.html", **_vouchers_context(router, form)), 422
 
@@ -295,6 +315,7 @@ def _batch_context(batch_id: int) -> dict[str, Any]:
         state = None
         page = vouchers.list_vouchers(current_user, batch_id=batch.id, page=number, page_size=50)
     return {**_common(batch.router), "batch": batch, "summary": vouchers.summary_of(batch), "page": page,
+            "job": vouchers.push_job_of(batch), "kind_label": kind_label,
             "state": state, "states": vouchers.STATES, "layouts": LAYOUTS, "modes": vouchers.MODES}
 
 

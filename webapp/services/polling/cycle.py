@@ -27,7 +27,7 @@ from webapp.models.hotspot import Package
 from webapp.services import alerts, gateway, hotspot_sync, metrics
 from webapp.services.errors import ServiceError
 from webapp.services.polling.ingest import Ingest
-from webapp.services.polling.reads import PollResult, future_result, poll_many, poll_one
+from webapp.services.polling.reads import PollResult, future_result, poll_many, poll_one, poll_one_when_free
 from webapp.services.polling.scheduling import due_routers
 from webapp.timeutil import utcnow
 
@@ -137,13 +137,28 @@ class Poller:
         # Configs (and password decryption) are built here, where the app context is; workers get plain data.
         jobs = [(router.id, gateway.router_config(router, self.timeout)) for router in routers]
         finished: queue.SimpleQueue[PollResult] = queue.SimpleQueue()
-        looped = [job for job in jobs if can_multiplex(job[1])]
+        # A router's session slots (ROUTER_MAX_SESSIONS, shared with requests and jobs) are taken here when
+        # free; a router whose slots are all busy is read on a thread that waits for one within its deadline.
+        limit = gateway.max_sessions()
+        held = {rid: config.where for rid, config in jobs if gateway.sessions.acquire(config.where, limit, None)}
+        looped = [job for job in jobs if job[0] in held and can_multiplex(job[1])]
         for router_id, config in jobs:
-            if not can_multiplex(config):
-                future = self._threads().submit(poll_one, pool, router_id, config)
+            if router_id not in held or not can_multiplex(config):
+                read = poll_one if router_id in held else poll_one_when_free
+                future = self._threads().submit(read, pool, router_id, config)
                 future.add_done_callback(partial(_deliver, finished, router_id))
         if looped:
             self._loop().submit(poll_many, pool, looped, self.concurrency, finished.put)
+        try:
+            return self._collect(routers, jobs, finished, held, now, report, started)
+        finally:
+            for where in held.values():
+                gateway.sessions.release(where)
+
+    def _collect(
+        self, routers: list[Router], jobs: list[tuple[int, Any]], finished: queue.SimpleQueue[PollResult],
+        held: dict[int, str], now: datetime, report: CycleReport, started: float,
+    ) -> CycleReport:
         # Answers are stored while slower routers are still awaited (a silent router costs its deadline
         # once, not the deadline plus the database work of the whole fleet). Each batch commits on its
         # own, so the database is never held for a network wait.
@@ -159,6 +174,9 @@ class Poller:
             if result is not None:
                 batch.append(result)
                 pending -= 1
+                where = held.pop(result.router_id, None)
+                if where is not None:
+                    gateway.sessions.release(where)
                 if not pending:
                     report.network_seconds = time.perf_counter() - started
             ready = len(batch) >= _BATCH_SIZE or (len(batch) >= _BATCH_MIN and finished.empty())

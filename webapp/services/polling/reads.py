@@ -171,6 +171,15 @@ def poll_one(pool: ClientPool, router_id: int, config: RouterConfig) -> PollResu
         return PollResult(router_id, error=gateway.translate(ros.Unreachable(str(exc))))
 
 
+def poll_one_when_free(pool: ClientPool, router_id: int, config: RouterConfig) -> PollResult:
+    """:func:`poll_one` once one of the router's session slots frees up (within the poll's deadline)."""
+    try:
+        with gateway.session_slot(config.where, time.monotonic() + config.timeout, config.where):
+            return poll_one(pool, router_id, config)
+    except ServiceError as exc:
+        return PollResult(router_id, error=exc)
+
+
 def _result_of(router_id: int, outcome: Outcome) -> PollResult:
     try:
         if outcome.error is not None:
