@@ -137,10 +137,12 @@ def apply(actor: User, router_id: int, command: str, method: str | None, params:
         change.command_id = run.id
     except CommandFailed as failed:
         change.command_id = failed.run.id
+        db.session.commit()  # no write transaction stays open across the router calls below
         if failed.status == 400:  # refused: nothing changed, so nothing to undo
             _disarm(router, change, "failed", f"The router refused the change: {failed.message}")
             db.session.commit()
             return change
+    db.session.commit()
     _confirm(router, change)
     audit.record(actor, "safe_change.apply", f"Safe change {verb} {path} → {change.state}", router_id=router.id,
                  details={"safe_change_id": change.id, "undo": undo, "rollback_minutes": rollback_minutes},
