@@ -1,23 +1,11 @@
-"""The JSON API of the contract (``../shared/seeds/router-api-contract.txt``), bearer-token authenticated."""
+"""The JSON API of the contract (``../shared/seeds/router-api-contract.txt``), bearer-token authenticated.
+
+Importing the package imports every view module, which attach their routes to :data:`bp`.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from webapp.blueprints.api import fleet, hotspot, jobs, monitoring, routers, users
+from webapp.blueprints.api.blueprint import bp
 
-from webapp.services.errors import Invalid
-from webapp.services.pagination import MAX_PAGE
-
-bp = Blueprint("api", __name__)
-
-
-@bp.before_request
-def _refuse_impossible_pages() -> None:
-    # page_numbers() accepts any positive page; a huge one overflowed the driver's OFFSET (a 500).
-    try:
-        page = int(request.args.get("page") or 0)
-    except ValueError:
-        return  # not a number: page_numbers() answers that with its own 400
-    if page > MAX_PAGE:
-        raise Invalid(f"page must be at most {MAX_PAGE}", fields={"page": f"must be <= {MAX_PAGE}"})
-
-from webapp.blueprints.api import fleet, hotspot, jobs, monitoring, routers, users  # noqa: E402,F401  (routes register on import)
+__all__ = ["bp", "fleet", "hotspot", "jobs", "monitoring", "routers", "users"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 from flask_jwt_extended import current_user, jwt_required
 
-from webapp.blueprints.api import bp
+from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.fleet_schemas import (
     AcknowledgedOut,

@@ -12,8 +12,8 @@ from flask import Response, request
 from flask_babel import gettext
 from flask_jwt_extended import current_user, jwt_required
 
-from webapp.blueprints.api import bp
 from webapp.blueprints.api import hotspot_docs as docs
+from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.hotspot_schemas import (
     BatchCreateRequest,

@@ -8,7 +8,7 @@ from flask import Response, request, url_for
 from flask_jwt_extended import current_user, jwt_required
 
 from webapp import jobs
-from webapp.blueprints.api import bp
+from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_ok
 from webapp.blueprints.api.jobs_schemas import JobOut, JobPage
 from webapp.blueprints.api.presenters import page_out

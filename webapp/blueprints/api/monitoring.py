@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, request
 from flask_jwt_extended import current_user, jwt_required
 
-from webapp.blueprints.api import bp
+from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.monitoring_schemas import (
     AlertAck,

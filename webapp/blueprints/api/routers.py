@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Response, request
 from flask_jwt_extended import current_user, jwt_required
 
-from webapp.blueprints.api import bp
+from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.presenters import ROUTER_FIELDS, audit_out, command_out, page_out, router_out, routers_out
 from webapp.blueprints.api.schemas import (

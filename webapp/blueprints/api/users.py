@@ -6,7 +6,7 @@ from flask import Response, current_app, request
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_limiter.util import get_remote_address
 
-from webapp.blueprints.api import bp
+from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.schemas import (
     AccessTokenResponse,

@@ -9,7 +9,7 @@ from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from webapp.blueprints.dashboard.htmx import safe_next
+from webapp.blueprints.htmx import safe_next
 from webapp.extensions import limiter
 from webapp.forms import ConfirmForm, LoginForm
 from webapp.services import accounts

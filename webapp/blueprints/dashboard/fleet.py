@@ -14,8 +14,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from webapp.blueprints.dashboard import bp
-from webapp.blueprints.dashboard.htmx import navigate
+from webapp.blueprints.dashboard.blueprint import bp
+from webapp.blueprints.htmx import navigate
 from webapp.extensions import db
 from webapp.forms_fleet import ChannelForm, GroupForm, OnboardingForm, ProfileForm, RuleForm, SafeChangeForm
 from webapp.models import ConfigVersion, Router

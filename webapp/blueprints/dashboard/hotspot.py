@@ -12,9 +12,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from webapp.blueprints.dashboard import bp
-from webapp.blueprints.dashboard.htmx import id_arg, navigate, safe_next
+from webapp.blueprints.dashboard.blueprint import bp
 from webapp.blueprints.dashboard.jobs import kind_label
+from webapp.blueprints.htmx import id_arg, navigate, safe_next
 from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
 from webapp.models import Package, Router
 from webapp.services import hotspot_settings, hotspot_sync, packages, routers, sales, vouchers

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp import jobs
-from webapp.blueprints.dashboard import bp
+from webapp.blueprints.dashboard.blueprint import bp
 from webapp.models.jobs import JOB_STATES
 from webapp.services.errors import Conflict
 from webapp.services.pagination import page_numbers

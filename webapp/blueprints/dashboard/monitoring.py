@@ -13,8 +13,8 @@ from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from webapp.blueprints.dashboard import bp
-from webapp.blueprints.dashboard.htmx import id_arg
+from webapp.blueprints.dashboard.blueprint import bp
+from webapp.blueprints.htmx import id_arg
 from webapp.services import alerts, interfaces, metrics, poller
 from webapp.services.alerts import AlertFilters
 from webapp.services.errors import Conflict, Invalid, RouterRejected, RouterTimeout, RouterUnreachable

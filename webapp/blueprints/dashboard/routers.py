@@ -15,8 +15,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from webapp.blueprints.dashboard import bp
-from webapp.blueprints.dashboard.htmx import is_htmx, navigate
+from webapp.blueprints.dashboard.blueprint import bp
+from webapp.blueprints.htmx import is_htmx, navigate
 from webapp.forms import CommandFilterForm, CommandForm, RouterFilterForm, RouterForm
 from webapp.models import Router
 from webapp.services import audit, commands, credentials, groups, routers

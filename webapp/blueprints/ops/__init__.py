@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from webapp.blueprints.api.common import json_ok
 from webapp.errors import error_response
 from webapp.services import exposition, health
 
@@ -16,7 +15,7 @@ bp = Blueprint("ops", __name__)
 @bp.get("/healthz")
 def healthz() -> Response:
     """Alive: the process answers (touches nothing else, so a slow database never restarts a web node)."""
-    return json_ok({"status": "ok"})
+    return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
@@ -24,7 +23,7 @@ def readyz() -> Response:
     """Ready for traffic: database, broker and recent workers; 503 with the failing checks otherwise."""
     verdict = health.readiness()
     if verdict.ready:
-        return json_ok({"status": "ready", "checks": verdict.checks, "workers": verdict.workers})
+        return jsonify({"status": "ready", "checks": verdict.checks, "workers": verdict.workers})
     failing = ", ".join(name for name, result in verdict.checks.items() if result not in ("ok", "skipped"))
     return error_response(503, f"not ready: {failing}", checks=verdict.checks, workers=verdict.workers)
 

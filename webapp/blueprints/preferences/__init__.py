@@ -6,7 +6,7 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from webapp.blueprints.dashboard.htmx import safe_next
+from webapp.blueprints.htmx import safe_next
 from webapp.forms import LanguageForm, PreferencesForm
 from webapp.i18n import LANGUAGE_COOKIE, LANGUAGES, zone_name_for
 from webapp.services import preferences

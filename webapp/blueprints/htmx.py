@@ -1,4 +1,4 @@
-"""Small htmx helpers shared by the dashboard's views."""
+"""Small htmx helpers shared by the HTML blueprints (dashboard, auth, preferences)."""
 
 from __future__ import annotations
 
