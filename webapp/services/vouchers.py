@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import segno
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from routeros import Command
 from routeros.values import Row
@@ -376,14 +376,13 @@ def generate_batch(
                          shared_users=package.shared_users, validity_days=package.validity_days, **terms)
     db.session.add(batch)
     db.session.flush()
-    vouchers: list[Voucher] = []
     # Clashes with names already on the router are found by the push (it reads them first) and withdrawn.
-    for code in _fresh_codes(router, count_, length, prefix_, set()):
-        password = code if mode_ == "same" else random_pin(pins)
-        vouchers.append(Voucher(router_id=router.id, batch_id=batch.id, package_id=package.id, code=code,
-                                password=password, state="unused", created_at=moment, use_before=use_before,
-                                **terms))
-    db.session.add_all(vouchers)
+    # One executemany: the write lock this transaction takes is held for milliseconds, not for 1,000 ORM inserts.
+    db.session.execute(insert(Voucher), [
+        {"router_id": router.id, "batch_id": batch.id, "package_id": package.id, "code": code,
+         "password": code if mode_ == "same" else random_pin(pins), "state": "unused", "on_router": False,
+         "created_at": moment, "use_before": use_before, **terms}
+        for code in _fresh_codes(router, count_, length, prefix_, set())])
     job = jobs.enqueue(PUSH_JOB, user_id=actor.id, router_id=router.id, params={"batch_id": batch.id},
                        total=count_, idempotency_key=_push_key(batch.id), commit=False)
     audit.record(actor, "vouchers.generate", f"{count_} vouchers for {package.name} on {router.name}",
