@@ -229,6 +229,7 @@ def test_other_users_objects_are_404(client: FlaskClient, api, headers: dict[str
         ("get", f"/voucher-batches/{batch['id']}/vouchers.csv"), ("get", f"/vouchers/{batch['vouchers'][0]['id']}/"),
         ("post", f"/vouchers/{batch['vouchers'][0]['id']}/revoke/"), ("get", f"/routers/{router_id}/packages/drift/"),
         ("post", f"/routers/{router_id}/hotspot/sync/"), ("get", f"/sales/?router={router_id}"),
+        ("get", f"/jobs/{batch['job']['id']}/"), ("post", f"/jobs/{batch['job']['id']}/cancel/"),
         ("get", f"/routers/{router_id}/hotspot/"),
     ]:
         kwargs: dict[str, Any] = {"headers": theirs}
@@ -236,3 +237,8 @@ def test_other_users_objects_are_404(client: FlaskClient, api, headers: dict[str
             kwargs["json"] = BASIC
         assert getattr(client, method)(path, **kwargs).status_code == 404, path
     assert client.get("/vouchers/", headers=theirs).get_json()["count"] == 0
+    assert client.get("/jobs/", headers=theirs).get_json()["count"] == 0
+    mine = client.get(f"/jobs/?kind=vouchers.push&state=succeeded&router={router_id}&page_size=1", headers=headers)
+    assert mine.get_json()["count"] == 1 and mine.get_json()["results"][0]["id"] == batch["job"]["id"]
+    assert client.get("/jobs/?state=exploded", headers=headers).status_code == 400
+    assert client.post(f"/jobs/{batch['job']['id']}/cancel/", headers=headers).status_code == 409  # finished

@@ -28,7 +28,7 @@ from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from routeros import Client, ClientPool, RouterConfig, open_client
+from routeros import Client, ClientPool, RestClient, RouterConfig, open_client
 from routeros import errors as ros
 from routeros.connection import Deadline
 from webapp.extensions import db
@@ -243,6 +243,8 @@ def connect(router: Router, *, pooled: bool = True, timeout: float | None = None
         try:
             if pooled:
                 with client_pool().client(config, shared) as client, client.within(shared):
+                    if isinstance(client, RestClient):  # REST pipelines keep at most this many requests in flight
+                        client.max_in_flight = max_sessions()
                     yield client
             else:
                 with open_client(config, shared) as client, client.within(shared):
