@@ -62,6 +62,7 @@ def make_config(db_path: Path, **overrides: Any) -> dict[str, Any]:
         # runners in real processes.
         "JOBS_RUNNER": "inline",
         "ROUTER_IO_GUARD": True,
+        "LOGIN_IP_RATE_LIMIT": "1000 per minute",
     }
     if ON_POSTGRES and "SQLALCHEMY_DATABASE_URI" not in overrides:
         config["SQLALCHEMY_DATABASE_URI"] = _databases.fresh()

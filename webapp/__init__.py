@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("TESTING") and _invoked_command() not in _SECRETLESS_COMMANDS and not _asking_for_help():
         _require_secrets(app)
 
-    from webapp import cli, database, errors, i18n, jobs, security
+    from webapp import cli, database, errors, i18n, jobs, permissions, security
     from webapp.blueprints import register_blueprints
     from webapp.extensions import csrf, db, jwt, limiter, login_manager, migrate
 
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
+    permissions.init_app(app)
     i18n.init_app(app)
     errors.register_error_handlers(app)
     register_blueprints(app)

@@ -31,7 +31,10 @@ class Defaults:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Logins, counted together across the dashboard and the JSON API (password and API-key logins): per
+    # username and address, and per address. Past 5 failures a username also waits a doubling delay (max 60 s).
     LOGIN_RATE_LIMIT = "10 per minute"
+    LOGIN_IP_RATE_LIMIT = "30 per minute"
 
     # Total deadline (connect + login + reply) of one router call made while a request waits.
     ROUTER_TIMEOUT = 10.0
@@ -86,6 +89,9 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Dashboard sessions are rows on the server: 12 hours, or with "remember me" 30 days (never longer).
+    WEB_SESSION_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     JSON_SORT_KEYS = False

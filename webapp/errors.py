@@ -63,12 +63,17 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError) -> ResponseReturnValue:
+        retry_after = getattr(error, "retry_after", None)
         if wants_html():
-            return _html_error(error.status, error.message, error.reason)
-        extra: dict[str, Any] = {"fields": error.fields} if error.fields else {}
-        if error.reason is not None:
-            extra["reason"] = error.reason
-        return error_response(error.status, error.message, **extra)
+            page = _html_error(error.status, error.message, error.reason)
+        else:
+            extra: dict[str, Any] = {"fields": error.fields} if error.fields else {}
+            if error.reason is not None:
+                extra["reason"] = error.reason
+            page = error_response(error.status, error.message, **extra)
+        if retry_after:
+            page.headers["Retry-After"] = str(retry_after)
+        return page
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> ResponseReturnValue:

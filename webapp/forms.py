@@ -16,6 +16,7 @@ from wtforms import (
     SearchField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     ValidationError,
 )
@@ -27,6 +28,39 @@ class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     remember = BooleanField(_l("Keep me logged in"))
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+
+
+class InvitationForm(FlaskForm):
+    new_password = PasswordField("Choose a password", validators=[DataRequired(), Length(max=1024)])
+
+
+STAFF_ROLE_CHOICES = [SelectChoice("operator", "Operator: everything on your routers but team and billing"),
+                      SelectChoice("cashier", "Cashier: vouchers and sales on the routers you pick"),
+                      SelectChoice("viewer", "Viewer: read-only, no secrets, no console")]
+
+
+class TeamMemberForm(FlaskForm):
+    """Add a staff account; a blank password sends an invitation link instead."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    email = StringField("Email (optional)", validators=[Optional(), Length(max=255)])
+    password = PasswordField("Password (blank: make an invitation link)", validators=[Optional(), Length(max=1024)])
+    role = SelectField("Role", choices=STAFF_ROLE_CHOICES, default="cashier")
+    router_ids = SelectMultipleField("Routers (cashiers)", coerce=int, validate_choice=False)
+
+
+class TeamMemberEditForm(FlaskForm):
+    """Change a member's role, routers or active flag, or reset the password (each ends their sessions)."""
+
+    role = SelectField("Role", choices=STAFF_ROLE_CHOICES)
+    router_ids = SelectMultipleField("Routers (cashiers)", coerce=int, validate_choice=False)
+    is_active = BooleanField("Account active")
+    password = PasswordField("New password (blank: keep)", validators=[Optional(), Length(max=1024)])
 
 
 class ApiKeyForm(FlaskForm):

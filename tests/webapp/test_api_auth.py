@@ -28,7 +28,7 @@ def test_password_login_returns_contract_token_document(client, user, app) -> No
     assert set(body) == TOKEN_KEYS
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 15 * 60
-    assert body["user"] == {"id": user.id, "username": "alice"}
+    assert body["user"] == {"id": user.id, "username": "alice", "role": "owner"}
     with app.app_context():
         access, refresh = decode_token(body["access"]), decode_token(body["refresh"])
     assert access["type"] == "access" and refresh["type"] == "refresh"
@@ -180,18 +180,16 @@ class TestRateLimit:
         assert limited.status_code == 429
         assert limited.get_json()["error"].startswith("Too many requests")
 
-    def test_login_is_limited_per_username_across_addresses(self, client, user) -> None:  # type: ignore[no-untyped-def]
+    def test_guesses_from_many_addresses_do_not_lock_out_the_right_password(self, client, user) -> None:  # type: ignore[no-untyped-def]
+        # Was: 3 wrong guesses from 3 addresses made the right password from a 4th address a 429 for a minute
+        # (anyone could lock the owner out). Under the backoff threshold nothing waits.
         for i in range(3):
             env = {"REMOTE_ADDR": f"10.9.0.{i + 1}"}
             client.post("/users/login/", json={"username": "alice", "password": "bad"}, environ_base=env)
-        limited = client.post(
+        fresh = client.post(
             "/users/login/", json={"username": "alice", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.9.0.99"}
         )
-        assert limited.status_code == 429
-        other_name = client.post(
-            "/users/login/", json={"username": "bob", "password": "x"}, environ_base={"REMOTE_ADDR": "10.9.0.98"}
-        )
-        assert other_name.status_code == 401
+        assert fresh.status_code == 200
 
     def test_api_key_login_is_limited(self, client) -> None:  # type: ignore[no-untyped-def]
         body = {"public_key": "rdk_pub_x", "private_key": "rdk_sec_y"}

@@ -8,6 +8,7 @@ from flask import Flask
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
+from webapp.permissions import Capability, policy
 from webapp.services.pagination import MAX_ID
 
 
@@ -42,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
     from flask_login import current_user
 
     @app.get("/")
+    @policy(Capability.PUBLIC)
     def index() -> ResponseReturnValue:
         if current_user.is_authenticated:
             return redirect(url_for("dashboard.home"))

@@ -5,7 +5,7 @@ Every module is imported here so ``db.metadata`` is complete for migrations and 
 
 from __future__ import annotations
 
-from webapp.models.core import ApiKey, AuditEvent, CommandRun, Router, TokenSession, User
+from webapp.models.core import ApiKey, AuditEvent, CommandRun, LoginFailure, Router, TokenSession, User
 from webapp.models.fleet import (
     ChannelSecret,
     ConfigVersion,
@@ -41,6 +41,7 @@ __all__ = [
     "HotspotSettings",
     "HotspotSite",
     "Job",
+    "LoginFailure",
     "Package",
     "Router",
     "Sale",

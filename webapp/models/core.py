@@ -6,15 +6,26 @@ from datetime import datetime
 from typing import Any, cast
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import Model
 from webapp.timeutil import utcnow
 
+#: Roles a team member can hold; an account with no owner is an owner itself.
+ROLES = ("owner", "operator", "cashier", "viewer")
+STAFF_ROLES = ("operator", "cashier", "viewer")
+
+router_assignments = Table(
+    "router_assignments",
+    Model.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("router_id", ForeignKey("routers.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 
 class User(UserMixin, Model):
-    """An operator or hotspot owner; owns routers and API keys."""
+    """An owner (owns routers and API keys) or a staff member of an owner's team, acting through a role."""
 
     __tablename__ = "users"
     __table_args__ = ({"sqlite_autoincrement": True},)
@@ -28,12 +39,37 @@ class User(UserMixin, Model):
     # Dashboard language ("en"/"sw") and IANA time zone; None follows the browser / the owner's zone.
     locale: Mapped[str | None] = mapped_column(String(8), default=None)
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: The owner whose team this staff account belongs to; ``None`` for an owner.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True,
+                                                 default=None)
+    role: Mapped[str] = mapped_column(String(16), default="owner")
+    #: A one-time invitation: the member sets their own password through a link carrying this token's digest.
+    invitation_digest: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    invitation_expires_at: Mapped[datetime | None] = mapped_column(default=None)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    assigned_routers: Mapped[list[Router]] = relationship(secondary=router_assignments, order_by="Router.id")
+
+    #: The login session this request runs in (set by the session loaders, never stored on the row).
+    login_session_id = cast("str | None", None)
 
     @property
     def is_active(self) -> bool:  # flask-login asks this
         return self.is_active_account
+
+    @property
+    def team_owner_id(self) -> int:
+        """The id of the account that owns this user's routers: the one place staff map to their owner."""
+        return self.owner_id if self.owner_id is not None else self.id
+
+    @property
+    def is_owner(self) -> bool:
+        """True for an owner account (not a staff member)."""
+        return self.owner_id is None
+
+    def get_id(self) -> str:
+        """What flask-login keeps in the session cookie: the server-side login session, never the user id."""
+        return self.login_session_id or ""
 
 
 class ApiKey(Model):
@@ -55,7 +91,12 @@ class ApiKey(Model):
 
 
 class TokenSession(Model):
-    """One JSON login: its access and refresh tokens carry this id, so logout revokes both at once."""
+    """One login, dashboard (``kind="web"``) or JSON (``"api"``): revoking the row ends it at once.
+
+    JSON tokens carry its id as the ``sid`` claim; the dashboard's session and remember-me cookies carry it as
+    flask-login's user id. The refresh token's ``jti`` in use is ``refresh_jti``: a refresh rotates it, and a
+    refresh token that is no longer the current one revokes the whole session (its token family).
+    """
 
     __tablename__ = "token_sessions"
     __table_args__ = (Index("ix_token_sessions_user", "user_id"),)
@@ -66,6 +107,9 @@ class TokenSession(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    kind: Mapped[str] = mapped_column(String(8), default="api")
+    refresh_jti: Mapped[str | None] = mapped_column(String(36), default=None)
+    ip_address: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Router(Model):
@@ -154,5 +198,22 @@ class AuditEvent(Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip_address: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: The team the event belongs to (the owner's id), so the owner's audit page sees staff actions too.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True,
+                                                 default=None)
+    actor_name: Mapped[str | None] = mapped_column(String(80), default=None)
+    actor_role: Mapped[str | None] = mapped_column(String(16), default=None)
+    target: Mapped[str | None] = mapped_column(String(200), default=None)
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
 
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+class LoginFailure(Model):
+    """Consecutive failed logins on one username (any address), driving the per-username backoff."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,10 +16,11 @@ from sqlalchemy import Select, func, or_, select
 
 from webapp.extensions import db
 from webapp.models import Alert, AlertRule, MonitoredInterface, MonitorEvent, Router, User
-from webapp.services import metrics, notify
+from webapp.services import audit, metrics, notify
 from webapp.services.errors import Conflict, Invalid, NotFound
 from webapp.services.pagination import Page, paginate
 from webapp.services.routers import get_router
+from webapp.services.teams import router_scope
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,7 @@ def _alerts(actor: User, filters: AlertFilters) -> Select[Any]:
     statement = (
         select(Alert)
         .join(Router, Router.id == Alert.router_id)
-        .where(Alert.user_id == actor.id, Router.user_id == actor.id)
+        .where(Alert.user_id == actor.team_owner_id, router_scope(actor))
     )
     if filters.state:
         if filters.state == "open":
@@ -298,13 +299,15 @@ def get_alert(actor: User, alert_id: int) -> Alert:
 
     :raises NotFound: when it does not exist or belongs to someone else.
     """
-    alert = db.session.scalar(select(Alert).where(Alert.id == alert_id, Alert.user_id == actor.id))
+    alert = db.session.scalar(select(Alert).join(Router, Alert.router_id == Router.id)
+                              .where(Alert.id == alert_id, router_scope(actor)))
     if alert is None:
         raise NotFound("Alert not found")
     return alert
 
 
-def acknowledge(actor: User, alert_id: int, now: datetime, note: str | None = None) -> Alert:
+def acknowledge(actor: User, alert_id: int, now: datetime, note: str | None = None,
+                ip_address: str | None = None) -> Alert:
     """Acknowledge an active alert (again is harmless); a note may be kept with it.
 
     :raises NotFound: for someone else's alert.
@@ -321,6 +324,9 @@ def acknowledge(actor: User, alert_id: int, now: datetime, note: str | None = No
         alert.acknowledged_by_id = actor.id
     if note:
         alert.note = note
+    audit.record(actor, "alert.acknowledge", f"Acknowledged alert: {alert.message}", router_id=alert.router_id,
+                 target=f"alert:{alert.id}", details={"note": note} if note else {}, ip_address=ip_address,
+                 commit=False)
     db.session.commit()
     return alert
 
@@ -331,7 +337,8 @@ def open_alert_count(actor: User) -> int:
         db.session.scalar(
             select(func.count())
             .select_from(Alert)
-            .where(Alert.user_id == actor.id, Alert.state.in_(OPEN_STATES))
+            .join(Router, Router.id == Alert.router_id)
+            .where(Alert.user_id == actor.team_owner_id, router_scope(actor), Alert.state.in_(OPEN_STATES))
         )
         or 0
     )
@@ -342,7 +349,7 @@ def list_rules(actor: User, router_id: int | None = None) -> list[AlertRule]:
 
     :raises NotFound: for someone else's router.
     """
-    statement = select(AlertRule).where(AlertRule.user_id == actor.id)
+    statement = select(AlertRule).where(AlertRule.user_id == actor.team_owner_id)
     if router_id is not None:
         get_router(actor, router_id)
         statement = statement.where(AlertRule.router_id == router_id)
@@ -376,7 +383,7 @@ def _validate_rule(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"kind": kind, "threshold": threshold, "duration_minutes": duration, "enabled": enabled}
 
 
-def save_rule(actor: User, data: Mapping[str, Any]) -> AlertRule:
+def save_rule(actor: User, data: Mapping[str, Any], ip_address: str | None = None) -> AlertRule:
     """Create or replace the actor's rule for a kind, fleet-wide (no router_id) or for one router.
 
     :raises Invalid: with per-field messages.
@@ -388,29 +395,36 @@ def save_rule(actor: User, data: Mapping[str, Any]) -> AlertRule:
     clean = _validate_rule(data)
     rule = db.session.scalar(
         select(AlertRule).where(
-            AlertRule.user_id == actor.id,
+            AlertRule.user_id == actor.team_owner_id,
             AlertRule.kind == clean["kind"],
             AlertRule.router_id.is_(None) if router_id is None else AlertRule.router_id == router_id,
         )
     )
     if rule is None:
-        rule = AlertRule(user_id=actor.id, router_id=router_id, **clean)
+        rule = AlertRule(user_id=actor.team_owner_id, router_id=router_id, **clean)
         db.session.add(rule)
     else:
         for name, value in clean.items():
             setattr(rule, name, value)
+    db.session.flush()
+    audit.record(actor, "alert_rule.save", f"Saved the {clean['kind']} alert rule"
+                 + (" for one router" if router_id is not None else " for the fleet"),
+                 router_id=router_id, target=f"alert_rule:{rule.id}", details=dict(clean), ip_address=ip_address,
+                 commit=False)
     db.session.commit()
     return rule
 
 
-def delete_rule(actor: User, rule_id: int) -> None:
+def delete_rule(actor: User, rule_id: int, ip_address: str | None = None) -> None:
     """Remove an override (the default or fleet-wide rule applies again).
 
     :raises NotFound: for someone else's rule.
     """
-    rule = db.session.scalar(select(AlertRule).where(AlertRule.id == rule_id, AlertRule.user_id == actor.id))
+    rule = db.session.scalar(select(AlertRule).where(AlertRule.id == rule_id, AlertRule.user_id == actor.team_owner_id))
     if rule is None:
         raise NotFound("Rule not found")
+    audit.record(actor, "alert_rule.delete", f"Removed the {rule.kind} alert rule", router_id=rule.router_id,
+                 target=f"alert_rule:{rule.id}", ip_address=ip_address, commit=False)
     db.session.delete(rule)
     db.session.commit()
 
@@ -431,7 +445,7 @@ def page_of_events(
     statement = (
         select(MonitorEvent)
         .join(Router, Router.id == MonitorEvent.router_id)
-        .where(Router.user_id == actor.id)
+        .where(router_scope(actor))
     )
     if router_id is not None:
         get_router(actor, router_id)

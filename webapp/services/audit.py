@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, User
+from webapp.services.errors import Invalid
 from webapp.services.pagination import Page, paginate
 
 _SECRET_WORDS = ("password", "secret", "private", "token", "key")
@@ -38,15 +44,27 @@ def record(
     details: dict[str, Any] | None = None,
     ip_address: str | None = None,
     commit: bool = True,
+    target: str | None = None,
+    outcome: str = "ok",
+    owner_id: int | None = None,
 ) -> AuditEvent:
-    """Append one audit event (secret-looking fields are masked)."""
+    """Append one audit event: who (user, role, team), what, on which target, from where, with what outcome.
+
+    Secret-looking fields of ``details`` are masked. ``owner_id`` names the team when there is no actor (a
+    failed login on a known account).
+    """
     event = AuditEvent(
         user_id=actor.id if actor else None,
+        owner_id=actor.team_owner_id if actor else owner_id,
+        actor_name=actor.username if actor else None,
+        actor_role=actor.role if actor else None,
         router_id=router_id,
         action=action,
         summary=summary[:500],
         details=scrub(details or {}),
         ip_address=ip_address,
+        target=(target or (f"router:{router_id}" if router_id else None)),
+        outcome=outcome,
     )
     db.session.add(event)
     if commit:
@@ -62,3 +80,97 @@ def for_router(router_id: int, page: int = 1, page_size: int = 20) -> Page[Audit
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
     )
     return paginate(statement, page, page_size)
+
+
+@dataclass
+class AuditFilters:
+    """What the team's audit trail can be narrowed by."""
+
+    actor: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    router_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _day(raw: str | None, field: str, *, end: bool = False) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{field} must be an ISO-8601 date or date-time", fields={field: "ISO-8601"}) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    if end and len(raw) == 10:  # a bare date means "through that day"
+        moment += timedelta(days=1)
+    return moment
+
+
+def filters_from(args: Mapping[str, str]) -> AuditFilters:
+    """Parse the audit page's (and ``GET /audit/``'s) query parameters.
+
+    :raises Invalid: for a malformed date or router id.
+    """
+    router = (args.get("router_id") or "").strip()
+    if router and not router.isdigit():
+        raise Invalid("router_id must be a whole number", fields={"router_id": "whole number"})
+    return AuditFilters(
+        actor=(args.get("actor") or "").strip()[:80] or None,
+        action=(args.get("action") or "").strip()[:64] or None,
+        outcome=(args.get("outcome") or "").strip()[:16] or None,
+        router_id=int(router) if router and len(router) < 19 else None,
+        since=_day(args.get("since"), "since"),
+        until=_day(args.get("until"), "until", end=True),
+    )
+
+
+def _team_statement(actor: User, filters: AuditFilters) -> Select[Any]:
+    statement = select(AuditEvent).where(AuditEvent.owner_id == actor.team_owner_id)
+    if filters.actor:
+        statement = statement.where(AuditEvent.actor_name == filters.actor)
+    if filters.action:
+        statement = statement.where(AuditEvent.action.startswith(filters.action, autoescape=True))
+    if filters.outcome:
+        statement = statement.where(AuditEvent.outcome == filters.outcome)
+    if filters.router_id is not None:
+        statement = statement.where(AuditEvent.router_id == filters.router_id)
+    if filters.since:
+        statement = statement.where(AuditEvent.created_at >= filters.since)
+    if filters.until:
+        statement = statement.where(AuditEvent.created_at < filters.until)
+    return statement.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+
+
+def for_team(actor: User, filters: AuditFilters, page: int = 1, page_size: int = 50) -> Page[AuditEvent]:
+    """One page of the actor's team's audit trail (every member's actions and logins), newest first."""
+    return paginate(_team_statement(actor, filters), page, page_size)
+
+
+CSV_COLUMNS = ("time_utc", "actor", "role", "action", "target", "router_id", "outcome", "ip_address", "summary")
+
+
+def team_csv(actor: User, filters: AuditFilters, limit: int = 100_000) -> Iterator[str]:
+    """The filtered team audit trail as CSV lines (header first), newest first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(row: list[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_csv_safe(value) for value in row])
+        return buffer.getvalue()
+
+    yield line(list(CSV_COLUMNS))
+    for event in db.session.scalars(_team_statement(actor, filters).limit(limit)):
+        yield line([event.created_at.isoformat() + "Z", event.actor_name or "", event.actor_role or "",
+                    event.action, event.target or "", event.router_id or "", event.outcome,
+                    event.ip_address or "", event.summary])
+
+
+def _csv_safe(value: Any) -> Any:
+    # A cell starting with = + - @ is a formula to spreadsheet programs (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -15,6 +15,7 @@ from webapp.models import CommandRun, Router, User
 from webapp.services import audit, gateway, routers
 from webapp.services.errors import Conflict, Invalid, NotFound, RouterTimeout, ServiceError
 from webapp.services.pagination import Page, paginate
+from webapp.services.teams import router_scope
 from webapp.timeutil import utcnow
 
 METHODS = ("GET", "POST", "PUT", "DELETE")
@@ -155,7 +156,7 @@ def run_command(
 
 
 def _history(actor: User, filters: CommandFilters) -> Select[Any]:
-    statement = select(CommandRun).join(Router).where(CommandRun.user_id == actor.id, Router.user_id == actor.id)
+    statement = select(CommandRun).join(Router).where(router_scope(actor))
     if filters.router_id is not None:
         statement = statement.where(CommandRun.router_id == filters.router_id)
     if filters.status:

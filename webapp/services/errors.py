@@ -51,6 +51,16 @@ class Conflict(ServiceError):
     status = 409
 
 
+class TooManyAttempts(ServiceError):
+    """Too many tries: the caller must wait ``retry_after`` seconds (answered with a ``Retry-After`` header)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RouterError(ServiceError):
     """Base of the errors about talking to a router; each always says why in ``reason``."""
 

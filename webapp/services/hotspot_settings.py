@@ -58,9 +58,9 @@ def update_owner_settings(actor: User, data: dict[str, Any], ip_address: str | N
             fields["timezone"] = "Unknown time zone; use a name such as Africa/Nairobi."
     if fields:
         raise Invalid("Invalid settings", fields=fields)
-    row = db.session.get(HotspotSettings, actor.id)
+    row = db.session.get(HotspotSettings, actor.team_owner_id)
     if row is None:
-        row = HotspotSettings(user_id=actor.id, currency=DEFAULT_CURRENCY, timezone=DEFAULT_TIMEZONE)
+        row = HotspotSettings(user_id=actor.team_owner_id, currency=DEFAULT_CURRENCY, timezone=DEFAULT_TIMEZONE)
         db.session.add(row)
     if currency is not None:
         row.currency = currency

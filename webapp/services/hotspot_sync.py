@@ -110,7 +110,8 @@ def _activate(router: Router, users: dict[str, Row], sessions: dict[str, Row], n
         # The sale is what the customer's slip says: the terms frozen on the voucher, never the package's now.
         sale = Sale(user_id=router.user_id, router_id=router.id, package_id=voucher.package_id,
                     batch_id=voucher.batch_id, voucher_id=voucher.id, package_name=voucher.package_name,
-                    price=voucher.price, currency=voucher.currency, sold_at=activated)
+                    price=voucher.price, currency=voucher.currency, sold_at=activated,
+                    sold_by_id=voucher.batch.created_by_id if voucher.batch else None)
         db.session.add(sale)
         report.activated.append(voucher)
         report.sales.append(sale)

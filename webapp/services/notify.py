@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Alert, ChannelSecret, Notification, NotificationChannel, User
+from webapp.services import audit
 from webapp.services.errors import Invalid, NotFound
 from webapp.services.vault import decrypt_password, encrypt_password
 from webapp.timeutil import isoformat_z
@@ -70,13 +71,13 @@ def list_channels(actor: User) -> list[NotificationChannel]:
     return list(
         db.session.scalars(
             select(NotificationChannel)
-            .where(NotificationChannel.user_id == actor.id)
+            .where(NotificationChannel.user_id == actor.team_owner_id)
             .order_by(NotificationChannel.id)
         )
     )
 
 
-def create_channel(actor: User, data: dict[str, Any]) -> NotificationChannel:
+def create_channel(actor: User, data: dict[str, Any], ip_address: str | None = None) -> NotificationChannel:
     """Add an email or webhook channel.
 
     :raises Invalid: with per-field messages.
@@ -114,16 +115,19 @@ def create_channel(actor: User, data: dict[str, Any]) -> NotificationChannel:
     if errors:
         raise Invalid("Invalid channel: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), fields=errors)
     channel = NotificationChannel(
-        user_id=actor.id,
+        user_id=actor.team_owner_id,
         kind=kind,
         target=target,
         cooldown_minutes=cooldown,
         enabled=bool(data.get("enabled", True)),
     )
     db.session.add(channel)
+    db.session.flush()
     if kind == "telegram":
-        db.session.flush()
         db.session.add(ChannelSecret(channel_id=channel.id, encrypted=encrypt_password(secret)))
+    audit.record(actor, "channel.create", f"Added a {kind} notification channel", target=f"channel:{channel.id}",
+                 details={"kind": kind, "target": _redacted(target) if kind == "webhook" else target},
+                 ip_address=ip_address, commit=False)
     db.session.commit()
     return channel
 
@@ -134,7 +138,7 @@ def get_channel(actor: User, channel_id: int) -> NotificationChannel:
     :raises NotFound: for someone else's channel.
     """
     channel: NotificationChannel | None = db.session.scalar(select(NotificationChannel).where(
-        NotificationChannel.id == channel_id, NotificationChannel.user_id == actor.id))
+        NotificationChannel.id == channel_id, NotificationChannel.user_id == actor.team_owner_id))
     if channel is None:
         raise NotFound("Channel not found")
     return channel
@@ -231,18 +235,20 @@ def send_test(actor: User, channel_id: int) -> str | None:
     return None
 
 
-def delete_channel(actor: User, channel_id: int) -> None:
+def delete_channel(actor: User, channel_id: int, ip_address: str | None = None) -> None:
     """Remove a channel.
 
     :raises NotFound: for someone else's channel.
     """
     channel = db.session.scalar(
         select(NotificationChannel).where(
-            NotificationChannel.id == channel_id, NotificationChannel.user_id == actor.id
+            NotificationChannel.id == channel_id, NotificationChannel.user_id == actor.team_owner_id
         )
     )
     if channel is None:
         raise NotFound("Channel not found")
+    audit.record(actor, "channel.delete", f"Removed a {channel.kind} notification channel",
+                 target=f"channel:{channel.id}", ip_address=ip_address, commit=False)
     db.session.delete(channel)
     db.session.commit()
 

@@ -33,6 +33,7 @@ from webapp.services import audit, gateway
 from webapp.services.errors import Conflict, Invalid, NotFound, RouterRejected, RouterTimeout, RouterUnreachable
 from webapp.services.hotspot_settings import currency_for
 from webapp.services.routers import get_router
+from webapp.services.teams import router_scope
 from webapp.timeutil import utcnow
 
 PROFILE_PATH = "ip/hotspot/user/profile"
@@ -198,7 +199,7 @@ def package_currency(package: Package) -> str:
 def _owned_package(actor: User, package_id: int) -> Package:
     package = db.session.scalar(
         select(Package).join(Router, Package.router_id == Router.id)
-        .where(Package.id == package_id, Router.user_id == actor.id)
+        .where(Package.id == package_id, router_scope(actor))
     )
     if package is None:
         raise NotFound("Package not found")
@@ -667,9 +668,9 @@ def reconcile(
     :raises Invalid: for an unknown direction or a missing import price.
     :raises RouterUnreachable: when it cannot be reached (RouterTimeout likewise).
     """
+    router = get_router(actor, router_id)  # another team's router is 404 whatever the body says
     if direction not in ("push", "pull"):
         raise Invalid("direction must be push or pull", fields={"direction": "push or pull"})
-    router = get_router(actor, router_id)
     if direction == "push":
         job = start_reconcile_push(actor, router.id, profiles, ip_address=ip_address)
         done = job.result if job.state == "succeeded" and isinstance(job.result, dict) else {"commands": []}

@@ -18,6 +18,7 @@ from webapp.models import Router, User
 from webapp.services import audit, gateway, groups
 from webapp.services.errors import Invalid, NotFound, ServiceError
 from webapp.services.pagination import Page, paginate
+from webapp.services.teams import router_scope
 from webapp.services.vault import encrypt_password
 from webapp.timeutil import utcnow
 
@@ -71,7 +72,7 @@ class DeviceInfo:
 
 
 def _owned(actor: User) -> Select[Any]:
-    return select(Router).where(Router.user_id == actor.id)
+    return select(Router).where(router_scope(actor))
 
 
 def get_router(actor: User, router_id: int) -> Router:
@@ -210,7 +211,7 @@ def create_router(actor: User, data: dict[str, Any], ip_address: str | None = No
     """
     clean = _validate(data, creating=True)
     router = Router(
-        user_id=actor.id,
+        user_id=actor.team_owner_id,
         # With a credential profile and no password, set_membership copies the profile's credentials in.
         encrypted_password=encrypt_password(str(data.get("password") or "")),
         use_https=clean.pop("use_https", False),

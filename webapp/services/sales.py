@@ -21,6 +21,7 @@ from webapp.services.errors import Invalid
 from webapp.services.hotspot_settings import currency_for, money, zone_for
 from webapp.services.pagination import Page, paginate
 from webapp.services.routers import get_router
+from webapp.services.teams import router_scope, sale_scope
 from webapp.timeutil import isoformat_z, utcnow
 
 PERIODS = ("daily", "monthly")
@@ -100,7 +101,7 @@ def report(
     if period not in PERIODS:
         raise Invalid("period must be daily or monthly", fields={"period": "daily or monthly"})
     router = get_router(actor, router_id) if router_id is not None else None
-    zone = zone_for(actor.id)
+    zone = zone_for(actor.team_owner_id)
     today = local_now(zone, now or utcnow()).date()
     end = end or today
     try:
@@ -120,10 +121,10 @@ def report(
         raise Invalid("start and end must lie between years 1 and 9999 with their whole range",
                       fields={"start": "out of range"}) from None
     statement = (select(Sale, Router.name).join(Router, Sale.router_id == Router.id)
-                 .where(Sale.user_id == actor.id, Sale.sold_at >= low, Sale.sold_at < high))
+                 .where(sale_scope(actor), Sale.sold_at >= low, Sale.sold_at < high))
     if router is not None:
         statement = statement.where(Sale.router_id == router.id)
-    currency = currency_for(actor.id)
+    currency = currency_for(actor.team_owner_id)
     by_key = {bucket.key: bucket for bucket in buckets}
     per_router: dict[int, RouterTotal] = {}
     result = SalesReport(period, currency, zone.key, start, end, buckets, [])
@@ -171,7 +172,7 @@ def list_sales(actor: User, *, router_id: int | None = None, page: int = 1, page
 
     :raises NotFound: when ``router_id`` is not the actor's.
     """
-    statement = select(Sale).where(Sale.user_id == actor.id)
+    statement = select(Sale).where(sale_scope(actor))
     if router_id is not None:
         statement = statement.where(Sale.router_id == get_router(actor, router_id).id)
     return paginate(statement.order_by(Sale.sold_at.desc(), Sale.id.desc()), page, page_size)
@@ -182,8 +183,8 @@ def sales_csv(actor: User, *, router_id: int | None = None) -> str:
 
     :raises NotFound: when ``router_id`` is not the actor's.
     """
-    zone = zone_for(actor.id)
-    owned = select(Router.id, Router.name).where(Router.user_id == actor.id)
+    zone = zone_for(actor.team_owner_id)
+    owned = select(Router.id, Router.name).where(router_scope(actor))
     names: dict[int, str] = {rid: name for rid, name in db.session.execute(owned)}
     out = io.StringIO()
     writer = csv.writer(out)

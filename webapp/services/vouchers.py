@@ -36,6 +36,7 @@ from webapp.services.hotspot_settings import currency_for, money, site_of, store
 from webapp.services.packages import duration_display, sync_package, wants_profile
 from webapp.services.pagination import Page, paginate
 from webapp.services.routers import get_router
+from webapp.services.teams import router_scope
 from webapp.timeutil import isoformat_z, utcnow
 
 USER_PATH = "ip/hotspot/user"
@@ -145,7 +146,7 @@ def random_pin(length: int) -> str:
 def _owned_batch(actor: User, batch_id: int) -> VoucherBatch:
     batch = db.session.scalar(
         select(VoucherBatch).join(Router, VoucherBatch.router_id == Router.id)
-        .where(VoucherBatch.id == batch_id, Router.user_id == actor.id)
+        .where(VoucherBatch.id == batch_id, router_scope(actor))
     )
     if batch is None:
         raise NotFound("Voucher batch not found")
@@ -167,7 +168,7 @@ def get_voucher(actor: User, voucher_id: int) -> Voucher:
     """
     voucher = db.session.scalar(
         select(Voucher).join(Router, Voucher.router_id == Router.id)
-        .where(Voucher.id == voucher_id, Router.user_id == actor.id)
+        .where(Voucher.id == voucher_id, router_scope(actor))
     )
     if voucher is None:
         raise NotFound("Voucher not found")
@@ -507,7 +508,7 @@ def batch_summaries(
 
     :raises NotFound: when ``router_id`` is not the actor's.
     """
-    statement = select(VoucherBatch).join(Router, VoucherBatch.router_id == Router.id).where(Router.user_id == actor.id)
+    statement = select(VoucherBatch).join(Router, VoucherBatch.router_id == Router.id).where(router_scope(actor))
     if router_id is not None:
         statement = statement.where(VoucherBatch.router_id == get_router(actor, router_id).id)
     found = paginate(statement.order_by(VoucherBatch.created_at.desc(), VoucherBatch.id.desc()), page, page_size)
@@ -540,7 +541,7 @@ def list_vouchers(
     :raises NotFound: when the router or batch is not the actor's.
     :raises Invalid: for an unknown state.
     """
-    statement = select(Voucher).join(Router, Voucher.router_id == Router.id).where(Router.user_id == actor.id)
+    statement = select(Voucher).join(Router, Voucher.router_id == Router.id).where(router_scope(actor))
     if router_id is not None:
         statement = statement.where(Voucher.router_id == get_router(actor, router_id).id)
     if batch_id is not None:

@@ -27,6 +27,7 @@ from webapp.blueprints.api.jobs import accepted
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import HotspotSite, Package, Sale, Voucher, VoucherBatch
 from webapp.openapi import documented
+from webapp.permissions import Capability, policy
 from webapp.services import hotspot_settings, hotspot_sync, packages, sales, vouchers
 from webapp.services.errors import Invalid
 from webapp.services.hotspot_settings import money
@@ -239,6 +240,7 @@ def _amount(value: Decimal) -> str:
 @bp.get("/routers/<int:router_id>/packages/")
 @documented(docs.ROUTER_PACKAGES)
 @jwt_required()
+@policy(Capability.READ)
 def router_packages(router_id: int) -> Response:
     router, found = packages.list_packages(current_user, router_id, include_inactive=_flag("include_inactive"))
     currency = hotspot_settings.currency_for(router.user_id)
@@ -254,6 +256,7 @@ def router_packages(router_id: int) -> Response:
 @bp.post("/routers/<int:router_id>/packages/")
 @documented(docs.PACKAGE_CREATE)
 @jwt_required()
+@policy(Capability.OPERATE)
 def package_create(router_id: int) -> Response:
     body = json_body(PackageCreateRequest)
     dry_run = _flag("dry_run")
@@ -266,6 +269,7 @@ def package_create(router_id: int) -> Response:
 @bp.get("/packages/<int:package_id>/")
 @documented(docs.PACKAGE_DETAIL)
 @jwt_required()
+@policy(Capability.READ)
 def package_detail(package_id: int) -> Response:
     return json_ok(package_out(packages.get_package(current_user, package_id)))
 
@@ -274,6 +278,7 @@ def package_detail(package_id: int) -> Response:
 @documented(docs.PACKAGE_UPDATE)
 @bp.patch("/packages/<int:package_id>/")
 @jwt_required()
+@policy(Capability.OPERATE)
 def package_update(package_id: int) -> Response:
     body = json_body(PackageWriteRequest)
     change = packages.update_package(current_user, package_id, body.model_dump(exclude_unset=True),
@@ -285,6 +290,7 @@ def package_update(package_id: int) -> Response:
 @bp.delete("/packages/<int:package_id>/")
 @documented(docs.PACKAGE_DELETE)
 @jwt_required()
+@policy(Capability.OPERATE)
 def package_delete(package_id: int) -> Response:
     name = packages.get_package(current_user, package_id).name
     change = packages.delete_package(current_user, package_id, dry_run=_flag("dry_run"),
@@ -302,6 +308,7 @@ def package_delete(package_id: int) -> Response:
 @bp.get("/routers/<int:router_id>/packages/drift/")
 @documented(docs.PACKAGE_DRIFT)
 @jwt_required()
+@policy(Capability.MONITOR)
 def package_drift(router_id: int) -> Response:
     router, items = packages.drift(current_user, router_id)
     return json_ok({"router_id": router.id, "router_name": router.name, "in_sync": not items,
@@ -311,6 +318,7 @@ def package_drift(router_id: int) -> Response:
 @bp.post("/routers/<int:router_id>/packages/reconcile/")
 @documented(docs.PACKAGE_RECONCILE)
 @jwt_required()
+@policy(Capability.OPERATE)
 def package_reconcile(router_id: int) -> Response:
     body = json_body(ReconcileRequest)
     if body.direction == "push":
@@ -332,6 +340,7 @@ def package_reconcile(router_id: int) -> Response:
 @bp.get("/routers/<int:router_id>/voucher-batches/")
 @documented(docs.BATCH_LIST)
 @jwt_required()
+@policy(Capability.VOUCHERS)
 def batch_list(router_id: int) -> Response:
     number, size = _page()
     page = vouchers.batch_summaries(current_user, router_id, number, size)
@@ -341,6 +350,7 @@ def batch_list(router_id: int) -> Response:
 @bp.post("/routers/<int:router_id>/voucher-batches/")
 @documented(docs.BATCH_CREATE)
 @jwt_required()
+@policy(Capability.VOUCHERS)
 def batch_create(router_id: int) -> Response:
     body = json_body(BatchCreateRequest)
     result = vouchers.generate_batch(current_user, router_id, body.package_id, body.count,
@@ -355,6 +365,7 @@ def batch_create(router_id: int) -> Response:
 @bp.get("/voucher-batches/<int:batch_id>/")
 @documented(docs.BATCH_DETAIL)
 @jwt_required()
+@policy(Capability.VOUCHERS)
 def batch_detail(batch_id: int) -> Response:
     return json_ok(batch_out(vouchers.summary_of(vouchers.get_batch(current_user, batch_id))))
 
@@ -362,6 +373,7 @@ def batch_detail(batch_id: int) -> Response:
 @bp.get("/voucher-batches/<int:batch_id>/vouchers.csv")
 @documented(docs.BATCH_CSV)
 @jwt_required()
+@policy(Capability.VOUCHERS)
 def batch_csv(batch_id: int) -> Response:
     return _csv(vouchers.vouchers_csv(current_user, batch_id=batch_id), f"vouchers-batch-{batch_id}.csv")
 
@@ -369,6 +381,7 @@ def batch_csv(batch_id: int) -> Response:
 @bp.get("/vouchers/")
 @documented(docs.VOUCHER_LIST)
 @jwt_required()
+@policy(Capability.VOUCHERS)
 def voucher_list() -> Response:
     number, size = _page()
     page = vouchers.list_vouchers(current_user, router_id=_id_arg("router"), batch_id=_id_arg("batch"),
@@ -380,6 +393,7 @@ def voucher_list() -> Response:
 @bp.get("/vouchers.csv")
 @documented(docs.VOUCHER_CSV)
 @jwt_required()
+@policy(Capability.VOUCHERS)
 def voucher_csv() -> Response:
     text = vouchers.vouchers_csv(current_user, router_id=_id_arg("router"), batch_id=_id_arg("batch"),
                                  state=request.args.get("state") or None)
@@ -389,6 +403,7 @@ def voucher_csv() -> Response:
 @bp.get("/vouchers/<int:voucher_id>/")
 @documented(docs.VOUCHER_DETAIL)
 @jwt_required()
+@policy(Capability.VOUCHERS)
 def voucher_detail(voucher_id: int) -> Response:
     return json_ok(voucher_out(vouchers.get_voucher(current_user, voucher_id)))
 
@@ -396,6 +411,7 @@ def voucher_detail(voucher_id: int) -> Response:
 @bp.post("/vouchers/<int:voucher_id>/revoke/")
 @documented(docs.VOUCHER_REVOKE)
 @jwt_required()
+@policy(Capability.VOUCHERS)
 def voucher_revoke(voucher_id: int) -> Response:
     return json_ok(voucher_out(vouchers.revoke(current_user, voucher_id, ip_address=request.remote_addr)))
 
@@ -403,6 +419,7 @@ def voucher_revoke(voucher_id: int) -> Response:
 @bp.post("/routers/<int:router_id>/hotspot/sync/")
 @documented(docs.HOTSPOT_SYNC_NOW)
 @jwt_required()
+@policy(Capability.OPERATE)
 def hotspot_sync_now(router_id: int) -> Response:
     job = hotspot_sync.start_sync(current_user, router_id)
     report = job.result if job.state == "succeeded" and isinstance(job.result, dict) else {}
@@ -420,6 +437,7 @@ def hotspot_sync_now(router_id: int) -> Response:
 @bp.get("/routers/<int:router_id>/hotspot/sessions/")
 @documented(docs.HOTSPOT_SESSIONS)
 @jwt_required()
+@policy(Capability.READ)
 def hotspot_sessions(router_id: int) -> Response:
     router, sessions = hotspot_sync.active_sessions(current_user, router_id)
     return json_ok({"router_id": router.id, "router_name": router.name, "sessions": [
@@ -431,6 +449,7 @@ def hotspot_sessions(router_id: int) -> Response:
 @bp.delete("/routers/<int:router_id>/hotspot/sessions/<session_id>/")
 @documented(docs.HOTSPOT_KICK)
 @jwt_required()
+@policy(Capability.OPERATE)
 def hotspot_kick(router_id: int, session_id: str) -> Response:
     user = hotspot_sync.kick(current_user, router_id, session_id, request.remote_addr)
     return json_ok({"message": f"Session of {user} ended"})
@@ -439,6 +458,7 @@ def hotspot_kick(router_id: int, session_id: str) -> Response:
 @bp.get("/routers/<int:router_id>/hotspot/")
 @documented(docs.HOTSPOT_SITE)
 @jwt_required()
+@policy(Capability.READ)
 def hotspot_site(router_id: int) -> Response:
     return json_ok(site_out(hotspot_settings.get_site(current_user, router_id)))
 
@@ -447,6 +467,7 @@ def hotspot_site(router_id: int) -> Response:
 @documented(docs.HOTSPOT_SITE_UPDATE)
 @bp.patch("/routers/<int:router_id>/hotspot/")
 @jwt_required()
+@policy(Capability.OPERATE)
 def hotspot_site_update(router_id: int) -> Response:
     body = json_body(SiteSettingsRequest)
     site = hotspot_settings.update_site(current_user, router_id, body.model_dump(exclude_unset=True),
@@ -457,8 +478,9 @@ def hotspot_site_update(router_id: int) -> Response:
 @bp.get("/hotspot/settings/")
 @documented(docs.OWNER_SETTINGS)
 @jwt_required()
+@policy(Capability.READ)
 def owner_settings() -> Response:
-    row = hotspot_settings.owner_settings(current_user.id)
+    row = hotspot_settings.owner_settings(current_user.team_owner_id)
     return json_ok({"currency": row.currency, "timezone": row.timezone})
 
 
@@ -466,6 +488,7 @@ def owner_settings() -> Response:
 @documented(docs.OWNER_SETTINGS_UPDATE)
 @bp.patch("/hotspot/settings/")
 @jwt_required()
+@policy(Capability.BILLING)
 def owner_settings_update() -> Response:
     body = json_body(OwnerSettingsRequest)
     row = hotspot_settings.update_owner_settings(current_user, body.model_dump(exclude_unset=True),
@@ -476,6 +499,7 @@ def owner_settings_update() -> Response:
 @bp.get("/sales/")
 @documented(docs.SALE_LIST)
 @jwt_required()
+@policy(Capability.SALES)
 def sale_list() -> Response:
     number, size = _page()
     page = sales.list_sales(current_user, router_id=_id_arg("router"), page=number, page_size=size)
@@ -485,6 +509,7 @@ def sale_list() -> Response:
 @bp.get("/sales.csv")
 @documented(docs.SALE_CSV)
 @jwt_required()
+@policy(Capability.SALES)
 def sale_csv() -> Response:
     return _csv(sales.sales_csv(current_user, router_id=_id_arg("router")), "sales.csv")
 
@@ -492,6 +517,7 @@ def sale_csv() -> Response:
 @bp.get("/sales/summary/")
 @documented(docs.SALE_SUMMARY)
 @jwt_required()
+@policy(Capability.SALES)
 def sale_summary() -> Response:
     result = sales.report(current_user, router_id=_id_arg("router"), period=request.args.get("period") or "daily",
                           start=_date_arg("start"), end=_date_arg("end"), now=utcnow())

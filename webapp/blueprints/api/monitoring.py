@@ -32,6 +32,8 @@ from webapp.blueprints.api.monitoring_schemas import (
 from webapp.blueprints.api.presenters import page_out
 from webapp.models import Alert, AlertRule, MonitoredInterface, MonitorEvent, NotificationChannel
 from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
+from webapp.permissions import Capability, policy
+from webapp.security import client_address
 from webapp.services import alerts, interfaces, metrics, notify, poller
 from webapp.services.alerts import DEFAULT_RULES, EVENT_KINDS, STATES, AlertFilters
 from webapp.services.errors import Invalid
@@ -239,6 +241,7 @@ def _id_arg(name: str) -> int | None:
     "must be before `to` (`to` defaults to now) and a range spans at most 400 days.",
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def router_metrics(router_id: int) -> Response:
     now = metrics.epoch(utcnow())
     start, end, step = series_window(request.args, now)
@@ -279,6 +282,7 @@ def router_metrics(router_id: int) -> Response:
     ),
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def router_interfaces(router_id: int) -> Response:
     filters = InterfaceFilters(
         type=request.args.get("type") or None,
@@ -300,6 +304,7 @@ def router_interfaces(router_id: int) -> Response:
     "router refuses answers 400 with its message.",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def router_interface_update(router_id: int, name: str) -> Response:
     body = json_body(InterfaceChange)
     interface = interfaces.set_disabled(
@@ -316,6 +321,7 @@ def router_interface_update(router_id: int, name: str) -> Response:
                  "(default `true`).")),
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def router_events(router_id: int) -> Response:
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
     include_own = (request.args.get("include_own") or "true").lower() not in ("false", "0", "no")
@@ -330,9 +336,11 @@ def router_events(router_id: int) -> Response:
     description="`null` makes the router follow the global interval again.",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def router_poll_settings(router_id: int) -> Response:
     body = json_body(PollSettings)
-    state = poller.set_interval(get_router(current_user, router_id), body.poll_interval)
+    state = poller.set_interval(get_router(current_user, router_id), body.poll_interval, current_user,
+                               ip_address=client_address())
     return json_ok(
         {
             "router_id": router_id,
@@ -345,6 +353,7 @@ def router_poll_settings(router_id: int) -> Response:
 @bp.get("/monitoring/overview/")
 @documented(Doc("Your routers at a glance", _METRICS, {200: FleetOverviewOut}))
 @jwt_required()
+@policy(Capability.MONITOR)
 def fleet_overview() -> Response:
     overview = poller.fleet_overview(current_user)
     return json_ok(
@@ -387,6 +396,7 @@ def fleet_overview() -> Response:
     ),
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def alert_list() -> Response:
     filters = AlertFilters(
         state=request.args.get("state") or None,
@@ -403,6 +413,7 @@ def alert_list() -> Response:
 @bp.get("/alerts/<int:alert_id>/")
 @documented(Doc("One alert", _ALERTS, {200: AlertOut}))
 @jwt_required()
+@policy(Capability.MONITOR)
 def alert_detail(alert_id: int) -> Response:
     return json_ok(alert_out(alerts.get_alert(current_user, alert_id)))
 
@@ -415,10 +426,12 @@ def alert_detail(alert_id: int) -> Response:
     "alert answers 409.",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def alert_ack(alert_id: int) -> Response:
     # LibreNMS acknowledges with a bare PUT; a JSON body may carry a note.
     body = json_body(AlertAck) if request.content_length else AlertAck()
-    return json_ok(alert_out(alerts.acknowledge(current_user, alert_id, utcnow(), body.note)))
+    return json_ok(alert_out(alerts.acknowledge(current_user, alert_id, utcnow(), body.note,
+                                                      ip_address=client_address())))
 
 
 @bp.get("/alert-rules/")
@@ -427,6 +440,7 @@ def alert_ack(alert_id: int) -> Response:
     extra_errors=(404,),
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def rule_list() -> Response:
     overrides = alerts.list_rules(current_user, _id_arg("router_id"))
     defaults = [
@@ -449,22 +463,25 @@ def rule_list() -> Response:
     "router answers 404.",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def rule_save() -> Response:
     body = json_body(RuleBody).model_dump(exclude_none=True)
-    return json_ok(rule_out(alerts.save_rule(current_user, body)), 201)
+    return json_ok(rule_out(alerts.save_rule(current_user, body, ip_address=client_address())), 201)
 
 
 @bp.delete("/alert-rules/<int:rule_id>/")
 @documented(Doc("Delete an alert rule override", _ALERTS, {204: None}))
 @jwt_required()
+@policy(Capability.OPERATE)
 def rule_delete(rule_id: int) -> Response:
-    alerts.delete_rule(current_user, rule_id)
+    alerts.delete_rule(current_user, rule_id, ip_address=client_address())
     return Response(status=204)
 
 
 @bp.get("/notification-channels/")
 @documented(Doc("Your notification channels", _ALERTS, {200: list[ChannelOut]}))
 @jwt_required()
+@policy(Capability.OPERATE)
 def channel_list() -> Response:
     return json_ok([channel_out(c) for c in notify.list_channels(current_user)])
 
@@ -475,13 +492,16 @@ def channel_list() -> Response:
     description="Alerts are sent by e-mail or as a JSON POST to a webhook.",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def channel_create() -> Response:
-    return json_ok(channel_out(notify.create_channel(current_user, json_body(ChannelBody).model_dump())), 201)
+    return json_ok(channel_out(notify.create_channel(current_user, json_body(ChannelBody).model_dump(),
+                                                            ip_address=client_address())), 201)
 
 
 @bp.delete("/notification-channels/<int:channel_id>/")
 @documented(Doc("Delete a notification channel", _ALERTS, {204: None}))
 @jwt_required()
+@policy(Capability.OPERATE)
 def channel_delete(channel_id: int) -> Response:
-    notify.delete_channel(current_user, channel_id)
+    notify.delete_channel(current_user, channel_id, ip_address=client_address())
     return Response(status=204)

@@ -29,6 +29,7 @@ from webapp.blueprints.api.schemas import (
 )
 from webapp.models import CommandRun, User
 from webapp.openapi import ID_SCHEMA, PAGINATION, AnyOf, Doc, ErrorResponse, OneOf, Param, Tag, documented
+from webapp.permissions import Capability, policy
 from webapp.services import audit, commands, routers
 from webapp.services.commands import METHODS, STATUSES, CommandFailed, CommandFilters
 from webapp.services.errors import Invalid
@@ -123,6 +124,7 @@ def _client_ip() -> str | None:
     "object with `count`, `next`, `previous` and `results`.",
 ))
 @jwt_required()
+@policy(Capability.READ)
 def router_list() -> Response:
     filters = RouterFilters(
         is_online=_flag("is_online"),
@@ -144,6 +146,7 @@ def router_list() -> Response:
 @bp.post("/routers/")
 @documented(Doc("Add a router", _ROUTERS, {201: RouterOut}, request=RouterCreateRequest))
 @jwt_required()
+@policy(Capability.OPERATE)
 def router_create() -> Response:
     body = json_body(RouterCreateRequest)
     router = routers.create_router(current_user, body.model_dump(), _client_ip())
@@ -153,6 +156,7 @@ def router_create() -> Response:
 @bp.get("/routers/<int:router_id>/")
 @documented(Doc("One router", _ROUTERS, {200: RouterOut}))
 @jwt_required()
+@policy(Capability.READ)
 def router_detail(router_id: int) -> Response:
     return json_ok(router_out(routers.get_router(current_user, router_id)))
 
@@ -167,6 +171,7 @@ def router_detail(router_id: int) -> Response:
 ))
 @bp.patch("/routers/<int:router_id>/")
 @jwt_required()
+@policy(Capability.OPERATE)
 def router_update(router_id: int) -> Response:
     body = json_body(RouterUpdateRequest)
     data = body.model_dump(exclude_unset=True)
@@ -177,6 +182,7 @@ def router_update(router_id: int) -> Response:
 @bp.delete("/routers/<int:router_id>/")
 @documented(Doc("Delete a router", _ROUTERS, {200: DeleteResponse}))
 @jwt_required()
+@policy(Capability.OPERATE)
 def router_delete(router_id: int) -> Response:
     name = routers.delete_router(current_user, router_id, _client_ip())
     return json_ok({"message": f'Router "{name}" has been successfully deleted'})
@@ -191,6 +197,7 @@ def router_delete(router_id: int) -> Response:
     "and the reason, so the status is recorded either way.",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def router_test_connection(router_id: int) -> Response:
     result = routers.test_connection(current_user, router_id)
     return json_ok(
@@ -216,6 +223,7 @@ def router_test_connection(router_id: int) -> Response:
     {200: DeviceInfoResponse, 502: ErrorResponse, 504: ErrorResponse},
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def router_device_info(router_id: int) -> Response:
     info = routers.device_info(current_user, router_id)
     message = "Device information retrieved successfully"
@@ -267,6 +275,7 @@ def _command_answer(run_call: Callable[[], CommandRun]) -> Response:
     "`confirm: true` and answer 409 without it.",
 ))
 @jwt_required()
+@policy(Capability.CONSOLE)
 def router_execute(router_id: int) -> Response:
     body = json_body(ExecuteCommandRequest)
     actor: User = current_user
@@ -304,6 +313,7 @@ def _command_page(router_id: int | None) -> Response:
     "Command history of one router", _HISTORY, {200: CommandPage}, query=COMMAND_QUERY
 ))
 @jwt_required()
+@policy(Capability.CONSOLE)
 def router_commands(router_id: int) -> Response:
     return _command_page(router_id)
 
@@ -317,6 +327,7 @@ def router_commands(router_id: int) -> Response:
     extra_errors=(404,),
 ))
 @jwt_required()
+@policy(Capability.CONSOLE)
 def command_list() -> Response:
     return _command_page(None)
 
@@ -324,6 +335,7 @@ def command_list() -> Response:
 @bp.get("/commands/<int:command_id>/")
 @documented(Doc("One command history entry", _HISTORY, {200: CommandOut}))
 @jwt_required()
+@policy(Capability.CONSOLE)
 def command_detail(command_id: int) -> Response:
     return json_ok(command_out(commands.get_command(current_user, command_id)))
 
@@ -344,6 +356,7 @@ def command_detail(command_id: int) -> Response:
     description="The body is optional; send `{\"confirm\": true}` to re-run a dangerous command.",
 ))
 @jwt_required()
+@policy(Capability.CONSOLE)
 def command_rerun(command_id: int) -> Response:
     confirm = json_body(RerunRequest).confirm if request.content_length else False
     actor: User = current_user
@@ -353,6 +366,7 @@ def command_rerun(command_id: int) -> Response:
 @bp.get("/routers/<int:router_id>/audit/")
 @documented(Doc("Audit trail of one router", _HISTORY, {200: AuditPage}, query=PAGINATION))
 @jwt_required()
+@policy(Capability.MONITOR)
 def router_audit(router_id: int) -> Response:
     routers.get_router(current_user, router_id)
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))

@@ -56,6 +56,7 @@ class ApiKeyCreateRequest(StrictBody):
 class TokenUser(BaseModel):
     id: int
     username: str
+    role: Literal["owner", "operator", "cashier", "viewer"]
 
 
 class TokenResponse(BaseModel):
@@ -81,6 +82,8 @@ class ApiKeyCreated(ApiKeyOut):
 
 class AccessTokenResponse(BaseModel):
     access: str
+    refresh: str = Field(description="The rotated refresh token: the one sent is spent, and sending it again "
+                                     "revokes the whole login session")
     token_type: str = "Bearer"  # noqa: S105 - the scheme's name, not a secret
     expires_in: int
     user: TokenUser
@@ -90,6 +93,8 @@ class MeResponse(BaseModel):
     id: int
     username: str
     email: str | None
+    role: Literal["owner", "operator", "cashier", "viewer"]
+    team_owner_id: int
 
 
 class MessageResponse(BaseModel):
@@ -299,3 +304,72 @@ class AuditPage(BaseModel):
     next: str | None
     previous: str | None
     results: list[AuditOut]
+
+
+class PasswordChangeRequest(StrictBody):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024)
+
+
+StaffRole = Literal["operator", "cashier", "viewer"]
+#: An id that a database integer column can hold.
+ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class TeamMemberCreate(StrictBody):
+    """A new staff account: with ``password`` the owner sets it; without, an invitation link is returned."""
+
+    username: str = Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@-]{3,80}$")
+    email: str | None = Field(default=None, max_length=255)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    role: StaffRole
+    router_ids: list[ObjectId] = Field(default_factory=list, max_length=10000)
+
+
+class TeamMemberUpdate(StrictBody):
+    """Change a member; ``password`` resets it (every session of the member ends)."""
+
+    email: str | None = Field(default=None, max_length=255)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    role: StaffRole | None = None
+    router_ids: list[ObjectId] | None = Field(default=None, max_length=10000)
+    is_active: bool | None = None
+
+
+class TeamMemberOut(BaseModel):
+    id: int
+    username: str
+    email: str | None
+    role: StaffRole
+    router_ids: list[int] = Field(description="Routers a cashier works on (empty for other roles)")
+    is_active: bool
+    invitation_pending: bool
+    created_at: str
+
+
+class TeamMemberCreated(TeamMemberOut):
+    invitation_url: str | None = Field(default=None, json_schema_extra=_no_default,
+                                       description="Only when no password was given; shown once")
+    message: str | None = Field(default=None, json_schema_extra=_no_default)
+
+
+class TeamAuditEventOut(BaseModel):
+    id: int
+    created_at: str
+    actor: str | None
+    actor_id: int | None
+    role: str | None
+    action: str
+    target: str | None
+    router_id: int | None
+    outcome: str
+    ip_address: str | None
+    summary: str
+    details: dict[str, Any]
+
+
+class TeamAuditPage(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[TeamAuditEventOut]

@@ -34,6 +34,7 @@ from webapp.services import (
 )
 from webapp.services.errors import Conflict, Invalid, NotFound, ServiceError
 from webapp.services.routers import RouterFilters
+from webapp.services.teams import router_scope
 from webapp.timeutil import utcnow
 
 VERSIONS_PER_PAGE = 20
@@ -112,7 +113,7 @@ def _compare_choices(router: Router) -> list[tuple[int, str]]:
     """The latest version of each of the actor's other routers (to diff two routers)."""
     latest = (select(ConfigVersion.router_id, db.func.max(ConfigVersion.id).label("vid"))
               .join(Router, Router.id == ConfigVersion.router_id)
-              .where(Router.user_id == current_user.id, Router.id != router.id)
+              .where(router_scope(current_user), Router.id != router.id)
               .group_by(ConfigVersion.router_id).subquery())
     rows = db.session.execute(select(Router.name, latest.c.vid).join(latest, latest.c.router_id == Router.id)
                               .order_by(Router.name))

@@ -17,6 +17,7 @@ from webapp.blueprints.dashboard.jobs import kind_label
 from webapp.blueprints.htmx import id_arg, navigate, safe_next
 from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
 from webapp.models import Package, Router
+from webapp.permissions import Capability, policy
 from webapp.services import hotspot_settings, hotspot_sync, packages, routers, sales, vouchers
 from webapp.services.errors import Conflict, Invalid, RouterError, ServiceError
 from webapp.services.hotspot_settings import money
@@ -45,7 +46,7 @@ def _money(amount: Any, currency: str) -> str:
 
 
 def _currency() -> str:
-    return hotspot_settings.currency_for(current_user.id)
+    return hotspot_settings.currency_for(current_user.team_owner_id)
 
 
 def _mbps(package: Package) -> str:
@@ -58,15 +59,17 @@ def _common(router: Router) -> dict[str, Any]:
 
 
 @bp.get("/hotspot")
+@policy(Capability.READ)
 def hotspot_home() -> ResponseReturnValue:
     owned = routers.all_routers(current_user, RouterFilters())
-    settings = hotspot_settings.owner_settings(current_user.id)
+    settings = hotspot_settings.owner_settings(current_user.team_owner_id)
     form = HotspotOwnerForm(formdata=None, currency=settings.currency, timezone=settings.timezone)
     today = sales.report(current_user, period="daily", now=utcnow())
     return render_template("hotspot/home.html", routers=owned, owner_form=form, report=today, saved=False)
 
 
 @bp.post("/hotspot/settings")
+@policy(Capability.BILLING)
 def hotspot_owner_settings() -> ResponseReturnValue:
     form = HotspotOwnerForm()
     status = 200
@@ -90,12 +93,14 @@ def _catalog(router: Router, form: PackageForm | None = None, preview: Any = Non
 
 
 @bp.get("/routers/<int:router_id>/packages")
+@policy(Capability.READ)
 def hotspot_packages(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     return render_template("hotspot/packages.html", **_catalog(router))
 
 
 @bp.post("/routers/<int:router_id>/packages")
+@policy(Capability.OPERATE)
 def hotspot_package_create(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = PackageForm()
@@ -122,6 +127,7 @@ def hotspot_package_create(router_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/packages/<int:package_id>/edit")
+@policy(Capability.OPERATE)
 def hotspot_package_edit(package_id: int) -> ResponseReturnValue:
     package = packages.get_package(current_user, package_id)
     form = PackageForm(formdata=None, obj=package)
@@ -131,6 +137,7 @@ def hotspot_package_edit(package_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/packages/<int:package_id>/edit")
+@policy(Capability.OPERATE)
 def hotspot_package_update(package_id: int) -> ResponseReturnValue:
     package = packages.get_package(current_user, package_id)
     router = package.router
@@ -154,6 +161,7 @@ def hotspot_package_update(package_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/packages/<int:package_id>/toggle")
+@policy(Capability.OPERATE)
 def hotspot_package_toggle(package_id: int) -> ResponseReturnValue:
     package = packages.get_package(current_user, package_id)
     change = packages.update_package(current_user, package_id, {"is_active": not package.is_active},
@@ -163,6 +171,7 @@ def hotspot_package_toggle(package_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/packages/<int:package_id>/delete")
+@policy(Capability.OPERATE)
 def hotspot_package_delete(package_id: int) -> ResponseReturnValue:
     package = packages.get_package(current_user, package_id)
     router_id, name = package.router_id, package.name
@@ -176,6 +185,7 @@ def hotspot_package_delete(package_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/routers/<int:router_id>/packages/drift")
+@policy(Capability.MONITOR)
 def hotspot_drift(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     error: str | None = None
@@ -188,6 +198,7 @@ def hotspot_drift(router_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/routers/<int:router_id>/packages/reconcile")
+@policy(Capability.OPERATE)
 def hotspot_reconcile(router_id: int) -> ResponseReturnValue:
     direction = request.form.get("direction", "")
     profile = request.form.get("profile") or None
@@ -219,6 +230,7 @@ def hotspot_reconcile(router_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/routers/<int:router_id>/hotspot/sync")
+@policy(Capability.OPERATE)
 def hotspot_sync_now(router_id: int) -> ResponseReturnValue:
     job = hotspot_sync.start_sync(current_user, router_id)
     report = job.result if job.state == "succeeded" and isinstance(job.result, dict) else None
@@ -255,12 +267,14 @@ def _vouchers_context(router: Router, form: VoucherBatchForm | None = None,
 
 
 @bp.get("/routers/<int:router_id>/vouchers")
+@policy(Capability.VOUCHERS)
 def hotspot_vouchers(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     return render_template("hotspot/vouchers.html", **_vouchers_context(router))
 
 
 @bp.post("/routers/<int:router_id>/vouchers")
+@policy(Capability.VOUCHERS)
 def hotspot_batch_create(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = _batch_form(router, request.form)
@@ -287,6 +301,7 @@ def hotspot_batch_create(router_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/routers/<int:router_id>/hotspot/site")
+@policy(Capability.OPERATE)
 def hotspot_site(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = HotspotSiteForm()
@@ -320,16 +335,19 @@ def _batch_context(batch_id: int) -> dict[str, Any]:
 
 
 @bp.get("/batches/<int:batch_id>")
+@policy(Capability.VOUCHERS)
 def hotspot_batch(batch_id: int) -> ResponseReturnValue:
     return render_template("hotspot/batch.html", **_batch_context(batch_id))
 
 
 @bp.get("/batches/<int:batch_id>/rows")
+@policy(Capability.VOUCHERS)
 def hotspot_batch_rows(batch_id: int) -> ResponseReturnValue:
     return render_template("hotspot/_voucher_rows.html", **_batch_context(batch_id))
 
 
 @bp.post("/vouchers/<int:voucher_id>/revoke")
+@policy(Capability.VOUCHERS)
 def hotspot_voucher_revoke(voucher_id: int) -> ResponseReturnValue:
     try:
         voucher = vouchers.revoke(current_user, voucher_id, ip_address=request.remote_addr)
@@ -339,6 +357,7 @@ def hotspot_voucher_revoke(voucher_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/batches/<int:batch_id>/vouchers.csv")
+@policy(Capability.VOUCHERS)
 def hotspot_batch_csv(batch_id: int) -> ResponseReturnValue:
     text = vouchers.vouchers_csv(current_user, batch_id=batch_id)
     return Response(text, mimetype="text/csv",
@@ -346,6 +365,7 @@ def hotspot_batch_csv(batch_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/batches/<int:batch_id>/print")
+@policy(Capability.VOUCHERS)
 def hotspot_batch_print(batch_id: int) -> ResponseReturnValue:
     layout = request.args.get("layout", "a4")
     if layout not in LAYOUTS:
@@ -355,6 +375,7 @@ def hotspot_batch_print(batch_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/routers/<int:router_id>/sessions")
+@policy(Capability.READ)
 def hotspot_sessions(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     error: str | None = None
@@ -367,6 +388,7 @@ def hotspot_sessions(router_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/routers/<int:router_id>/sessions/kick")
+@policy(Capability.OPERATE)
 def hotspot_kick(router_id: int) -> ResponseReturnValue:
     session_id = request.form.get("session_id", "")
     try:
@@ -395,6 +417,7 @@ def _chart(report: sales.SalesReport) -> dict[str, Any]:
 
 
 @bp.get("/sales")
+@policy(Capability.SALES)
 def hotspot_sales() -> ResponseReturnValue:
     form = SalesFilterForm(formdata=request.args)
     owned = routers.all_routers(current_user, RouterFilters())
@@ -410,6 +433,7 @@ def hotspot_sales() -> ResponseReturnValue:
 
 
 @bp.get("/sales.csv")
+@policy(Capability.SALES)
 def hotspot_sales_csv() -> ResponseReturnValue:
     router_arg = request.args.get("router", "")
     router_id = id_arg(router_arg)

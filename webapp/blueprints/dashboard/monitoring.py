@@ -15,6 +15,8 @@ from flask_login import current_user
 
 from webapp.blueprints.dashboard.blueprint import bp
 from webapp.blueprints.htmx import id_arg
+from webapp.permissions import Capability, policy
+from webapp.security import client_address
 from webapp.services import alerts, interfaces, metrics, poller
 from webapp.services.alerts import AlertFilters
 from webapp.services.errors import Conflict, Invalid, RouterRejected, RouterTimeout, RouterUnreachable
@@ -116,6 +118,7 @@ def _events_context(router_id: int) -> dict[str, Any]:
 
 
 @bp.get("/monitoring")
+@policy(Capability.MONITOR)
 def monitoring_overview() -> ResponseReturnValue:
     overview = poller.fleet_overview(current_user)
     recent = alerts.page_of_events(current_user, None, None, 1, EVENTS_PER_PAGE)
@@ -126,6 +129,7 @@ def monitoring_overview() -> ResponseReturnValue:
 
 
 @bp.get("/routers/<int:router_id>/monitoring")
+@policy(Capability.MONITOR)
 def router_monitoring(router_id: int) -> ResponseReturnValue:
     context = _graphs_context(router_id)
     context.update(_interfaces_context(router_id))
@@ -134,11 +138,13 @@ def router_monitoring(router_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/routers/<int:router_id>/monitoring/graphs")
+@policy(Capability.MONITOR)
 def router_graphs(router_id: int) -> ResponseReturnValue:
     return render_template("monitoring/_graphs.html", **_graphs_context(router_id))
 
 
 @bp.get("/routers/<int:router_id>/monitoring/export.csv")
+@policy(Capability.MONITOR)
 def router_metrics_csv(router_id: int) -> Response:
     now = metrics.epoch(utcnow())
     name = request.args.get("name") or "cpu"
@@ -158,11 +164,13 @@ def router_metrics_csv(router_id: int) -> Response:
 
 
 @bp.get("/routers/<int:router_id>/monitoring/interfaces")
+@policy(Capability.MONITOR)
 def router_interface_rows(router_id: int) -> ResponseReturnValue:
     return render_template("monitoring/_interfaces.html", **_interfaces_context(router_id))
 
 
 @bp.post("/routers/<int:router_id>/monitoring/interfaces/<name>/toggle")
+@policy(Capability.OPERATE)
 def router_interface_toggle(router_id: int, name: str) -> ResponseReturnValue:
     disabled = request.form.get("disabled") == "true"
     try:
@@ -175,6 +183,7 @@ def router_interface_toggle(router_id: int, name: str) -> ResponseReturnValue:
 
 
 @bp.get("/routers/<int:router_id>/monitoring/events")
+@policy(Capability.MONITOR)
 def router_event_rows(router_id: int) -> ResponseReturnValue:
     return render_template("monitoring/_events.html", **_events_context(router_id))
 
@@ -211,20 +220,23 @@ def _alerts_context() -> dict[str, Any]:
 
 
 @bp.get("/alerts")
+@policy(Capability.MONITOR)
 def alerts_page() -> ResponseReturnValue:
     return render_template("monitoring/alerts.html", **_alerts_context())
 
 
 @bp.get("/alerts/rows")
+@policy(Capability.MONITOR)
 def alert_rows() -> ResponseReturnValue:
     return render_template("monitoring/_alerts.html", **_alerts_context())
 
 
 @bp.post("/alerts/<int:alert_id>/ack")
+@policy(Capability.OPERATE)
 def alert_acknowledge(alert_id: int) -> ResponseReturnValue:
     note = (request.form.get("note") or "").strip() or None
     try:
-        alerts.acknowledge(current_user, alert_id, utcnow(), note)
+        alerts.acknowledge(current_user, alert_id, utcnow(), note, ip_address=client_address())
     except Conflict:
         pass  # resolved meanwhile: the refreshed list shows it so
     return render_template("monitoring/_alerts.html", **_alerts_context())

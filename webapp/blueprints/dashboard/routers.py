@@ -19,6 +19,7 @@ from webapp.blueprints.dashboard.blueprint import bp
 from webapp.blueprints.htmx import is_htmx, navigate
 from webapp.forms import CommandFilterForm, CommandForm, RouterFilterForm, RouterForm
 from webapp.models import Router
+from webapp.permissions import Capability, allows, policy
 from webapp.services import audit, commands, credentials, groups, routers
 from webapp.services.commands import CommandFailed, CommandFilters
 from webapp.services.errors import Conflict, Invalid, RouterError
@@ -110,11 +111,13 @@ def _rows_context() -> dict[str, Any]:
 
 
 @bp.get("/routers")
+@policy(Capability.READ)
 def routers_page() -> ResponseReturnValue:
     return render_template("routers/list.html", **_rows_context())
 
 
 @bp.get("/routers/rows")
+@policy(Capability.READ)
 def router_rows() -> ResponseReturnValue:
     context = _rows_context()
     response = Response(render_template("routers/_rows.html", **context))
@@ -126,6 +129,7 @@ def router_rows() -> ResponseReturnValue:
 
 
 @bp.get("/routers/new")
+@policy(Capability.OPERATE)
 def router_new() -> ResponseReturnValue:
     return render_template("routers/form.html", form=_router_form(), router=None)
 
@@ -138,6 +142,7 @@ def _render_router_form(form: RouterForm, router: Router | None, status: int) ->
 
 
 @bp.post("/routers/new")
+@policy(Capability.OPERATE)
 def router_create() -> ResponseReturnValue:
     form = _router_form()
     if form.validate_on_submit():
@@ -152,6 +157,7 @@ def router_create() -> ResponseReturnValue:
 
 
 @bp.get("/routers/<int:router_id>")
+@policy(Capability.READ)
 def router_detail(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     history_form = CommandFilterForm(formdata=None)
@@ -164,20 +170,25 @@ def router_detail(router_id: int) -> ResponseReturnValue:
         needs_confirm=None,
         known_menus=KNOWN_MENUS,
         history_form=history_form,
-        history=commands.history(current_user, CommandFilters(router_id=router.id), 1, HISTORY_PER_PAGE),
+        # A role without the console (cashier, viewer) gets no command history; without monitoring, no audit.
+        history=(commands.history(current_user, CommandFilters(router_id=router.id), 1, HISTORY_PER_PAGE)
+                 if allows(current_user.role, Capability.CONSOLE) else None),
         history_query={},
         result_columns=result_columns,
-        events=audit.for_router(router.id, 1, AUDIT_PER_PAGE),
+        events=(audit.for_router(router.id, 1, AUDIT_PER_PAGE)
+                if allows(current_user.role, Capability.MONITOR) else None),
     )
 
 
 @bp.get("/routers/<int:router_id>/edit")
+@policy(Capability.OPERATE)
 def router_edit(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     return render_template("routers/form.html", form=_router_form(router), router=router)
 
 
 @bp.post("/routers/<int:router_id>/edit")
+@policy(Capability.OPERATE)
 def router_update(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = _router_form()
@@ -193,6 +204,7 @@ def router_update(router_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/routers/<int:router_id>/delete")
+@policy(Capability.OPERATE)
 def router_delete(router_id: int) -> ResponseReturnValue:
     name = routers.delete_router(current_user, router_id, request.remote_addr)
     flash(f'Router "{name}" deleted.', "success")
@@ -200,12 +212,14 @@ def router_delete(router_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/routers/<int:router_id>/test")
+@policy(Capability.OPERATE)
 def router_test(router_id: int) -> ResponseReturnValue:
     result = routers.test_connection(current_user, router_id)
     return render_template("routers/_status.html", router=result.router, result=result)
 
 
 @bp.get("/routers/<int:router_id>/device-info")
+@policy(Capability.MONITOR)
 def router_device_info(router_id: int) -> ResponseReturnValue:
     error = None
     info: dict[str, Any] | None = None
@@ -229,6 +243,7 @@ def _console(router: Router, form: CommandForm, status: int = 200, **context: An
 
 
 @bp.post("/routers/<int:router_id>/commands")
+@policy(Capability.CONSOLE)
 def router_run_command(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = CommandForm()
@@ -249,6 +264,7 @@ def router_run_command(router_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/commands/<int:command_id>/rerun")
+@policy(Capability.CONSOLE)
 def command_rerun(command_id: int) -> ResponseReturnValue:
     previous = commands.get_command(current_user, command_id)
     router = previous.router
@@ -264,6 +280,7 @@ def command_rerun(command_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/routers/<int:router_id>/history")
+@policy(Capability.CONSOLE)
 def router_history(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = CommandFilterForm(formdata=request.args)
@@ -275,6 +292,7 @@ def router_history(router_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/routers/<int:router_id>/audit")
+@policy(Capability.MONITOR)
 def router_audit(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     page = _page_number(request.args.get("page", 1, type=int))

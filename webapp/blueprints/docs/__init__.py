@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
 from webapp.openapi import build_spec
+from webapp.permissions import Capability, policy
 
 bp = Blueprint("docs", __name__)
 
@@ -22,10 +23,12 @@ def _spec() -> dict[str, Any]:
 
 
 @bp.get("/api/openapi.json")
+@policy(Capability.PUBLIC)
 def openapi_json() -> Response:
     return jsonify(_spec())
 
 
 @bp.get("/api/docs")
+@policy(Capability.PUBLIC)
 def swagger_ui() -> str:
     return render_template("docs/swagger.html")

@@ -7,18 +7,21 @@ import hmac
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from webapp.errors import error_response
+from webapp.permissions import Capability, policy
 from webapp.services import exposition, health
 
 bp = Blueprint("ops", __name__)
 
 
 @bp.get("/healthz")
+@policy(Capability.PUBLIC)
 def healthz() -> Response:
     """Alive: the process answers (touches nothing else, so a slow database never restarts a web node)."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
+@policy(Capability.PUBLIC)
 def readyz() -> Response:
     """Ready for traffic: database, broker and recent workers; 503 with the failing checks otherwise."""
     verdict = health.readiness()
@@ -29,6 +32,7 @@ def readyz() -> Response:
 
 
 @bp.get("/metrics/fleet")
+@policy(Capability.PUBLIC)
 def fleet_metrics() -> Response:
     """Every polled series of every router in Prometheus text format, for a bearer of ``METRICS_TOKEN``."""
     token = current_app.config.get("METRICS_TOKEN")

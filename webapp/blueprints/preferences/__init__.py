@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from webapp.blueprints.htmx import safe_next
 from webapp.forms import LanguageForm, PreferencesForm
 from webapp.i18n import LANGUAGE_COOKIE, LANGUAGES, zone_name_for
+from webapp.permissions import Capability, policy
 from webapp.services import preferences
 from webapp.services.errors import ServiceError
 
@@ -19,6 +20,7 @@ _COOKIE_AGE = 365 * 86400
 
 
 @bp.post("/language")
+@policy(Capability.PUBLIC)
 def switch_language():  # type: ignore[no-untyped-def]
     """Set the language from the switch: stored for a logged-in user, a cookie for everyone."""
     form = LanguageForm()
@@ -36,6 +38,7 @@ def switch_language():  # type: ignore[no-untyped-def]
 
 @bp.route("/preferences", methods=["GET", "POST"])
 @login_required
+@policy(Capability.SELF)
 def edit():  # type: ignore[no-untyped-def]
     """Language and time zone of the logged-in user."""
     form = PreferencesForm(obj=None)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import PollState, Router, User
 from webapp.services import alerts
+from webapp.services.teams import router_scope
 
 
 @dataclass
@@ -26,7 +27,7 @@ class FleetOverview:
 
 def fleet_overview(actor: User, limit: int = 5) -> FleetOverview:
     """How many of the actor's routers are up or down, open alerts, the busiest and the down ones."""
-    routers = list(db.session.scalars(select(Router).where(Router.user_id == actor.id)))
+    routers = list(db.session.scalars(select(Router).where(router_scope(actor))))
     ids = [router.id for router in routers]
     states = (
         {s.router_id: s for s in db.session.scalars(select(PollState).where(PollState.router_id.in_(ids)))}

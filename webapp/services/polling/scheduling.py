@@ -9,7 +9,8 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import AuditEvent, PollState, Router
+from webapp.models import AuditEvent, PollState, Router, User
+from webapp.services import audit
 from webapp.timeutil import utcnow
 
 
@@ -28,8 +29,9 @@ def due_routers(
     return list(db.session.scalars(statement))
 
 
-def set_interval(router: Router, seconds: int | None) -> PollState:
-    """Give one router its own poll interval (None follows the global one) and reschedule it."""
+def set_interval(router: Router, seconds: int | None, actor: User | None = None,
+                 ip_address: str | None = None) -> PollState:
+    """Give one router its own poll interval (None follows the global one) and reschedule it (audited)."""
     state = db.session.get(PollState, router.id)
     if state is None:
         state = PollState(
@@ -43,6 +45,10 @@ def set_interval(router: Router, seconds: int | None) -> PollState:
         state.next_poll_at = state.last_polled_at + timedelta(
             seconds=seconds or current_app.config["POLL_INTERVAL"]
         )
+    audit.record(actor, "monitoring.interval", f'Poll interval of "{router.name}" set to '
+                 + (f"{seconds} s" if seconds else "the global default"), router_id=router.id,
+                 details={"poll_interval": seconds}, ip_address=ip_address, commit=False,
+                 owner_id=router.user_id)
     db.session.commit()
     return state
 
