@@ -38,21 +38,30 @@ from webapp.models import (
     Alert,
     AlertRule,
     CommandRun,
+    ConfigVersion,
+    CredentialProfile,
     MonitoredInterface,
     NotificationChannel,
     Package,
+    RouterGroup,
+    SafeChange,
     Sale,
     Voucher,
     VoucherBatch,
 )
 from webapp.permissions import Capability, allows, policy_of
 from webapp.services import accounts, gateway, routers, teams
+from webapp.services.vault import encrypt_password
+from webapp.timeutil import utcnow
 
 ROLES = ("owner", "operator", "cashier", "viewer")
 TEAMS = ("own", "other")
 MARK = "zq7teamA"  # in every name of team A's objects: no answer to team B may contain it
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 REFUSED = {401, 403, 404}
+#: What a voucher batch and its vouchers freeze at issue time (the package name is the team's own).
+TERMS = {"price": Decimal("20.00"), "currency": "KES", "duration_minutes": 60, "download_speed_mbps": 2,
+         "upload_speed_mbps": 1}
 #: The seeded routers point at a closed port: an allowed request that reaches the router answers 502 in time.
 ROUTER_DOWN = {502, 504}
 
@@ -129,11 +138,12 @@ def _seed_team(letter: str, port: int, world: World) -> None:
     db.session.add(package)
     db.session.flush()
     batch = VoucherBatch(router_id=router.id, package_id=package.id, created_by_id=members["cashier"].id, count=1,
-                         code_length=6, mode="code")
+                         code_length=6, mode="code",
+                         package_name=f"{mark} hour", **TERMS)
     db.session.add(batch)
     db.session.flush()
     voucher = Voucher(router_id=router.id, batch_id=batch.id, package_id=package.id, code=f"{mark}v",
-                      password=f"{mark}p")
+                      password=f"{mark}p", package_name=f"{mark} hour", **TERMS)
     db.session.add(voucher)
     db.session.flush()
     db.session.add(Sale(user_id=owner.id, router_id=router.id, package_id=package.id, batch_id=batch.id,
@@ -145,7 +155,18 @@ def _seed_team(letter: str, port: int, world: World) -> None:
     command = CommandRun(user_id=owner.id, router_id=router.id, command="system/identity", method="GET",
                          status="ok", result=[{"name": mark}])
     interface = MonitoredInterface(router_id=router.id, name="ether1")
-    db.session.add_all([alert, rule, channel, command, interface])
+    group = RouterGroup(user_id=owner.id, name=f"{mark} group")
+    version = ConfigVersion(router_id=router.id, user_id=owner.id, trigger="manual", digest="0" * 64,
+                            content=f"/system identity set name={mark}", size=40)
+    db.session.add_all([alert, rule, channel, command, interface, group, version])
+    db.session.flush()
+    change = SafeChange(user_id=owner.id, router_id=router.id, command_id=command.id, command="ip/service/set",
+                        method="POST", undo=f"# {mark}", scheduler_name=f"{mark}-undo", rollback_minutes=5,
+                        rollback_at=utcnow() + timedelta(minutes=5))
+    db.session.add(change)
+    profile = CredentialProfile(user_id=owner.id, name=f"{mark} creds", username="admin",
+                                encrypted_password=encrypt_password("profile-pw"))
+    db.session.add(profile)
     db.session.commit()
     for role, user in members.items():
         key = accounts.create_api_key(user, f"{mark} key")
@@ -160,7 +181,9 @@ def _seed_team(letter: str, port: int, world: World) -> None:
     if letter == "A":
         world.ids.update(router_id=router.id, package_id=package.id, batch_id=batch.id, voucher_id=voucher.id,
                          alert_id=alert.id, rule_id=rule.id, channel_id=channel.id, command_id=command.id,
-                         member_id=members["viewer"].id, name="ether1", session_id="*1",
+                         member_id=members["viewer"].id, name="ether1", session_id="*1", group_id=group.id,
+                         version_id=version.id, change_id=change.id,
+                         profile_id=profile.id,
                          token="no-such-invitation")
 
 
@@ -187,7 +210,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 #: Which seeded object a path parameter names. A new kind of id in a path needs a line here (and a seed above).
 OBJECT_IDS = ("router_id", "package_id", "batch_id", "voucher_id", "alert_id", "rule_id", "channel_id",
-              "command_id", "member_id", "name", "session_id", "token", "key_id")
+              "command_id", "member_id", "name", "session_id", "token", "key_id", "group_id", "version_id",
+              "change_id", "profile_id")
 
 
 def _url(world: World, rule: str, actor: Actor, owner_key: int) -> str:

@@ -21,6 +21,8 @@ from webapp.services import accounts, hotspot_sync, routers, teams
 from webapp.services.accounts import BACKOFF_AFTER
 from webapp.timeutil import utcnow
 
+TERMS = {"package_name": "Hour", "price": Decimal("20.00"), "currency": "KES", "duration_minutes": 60,
+         "download_speed_mbps": 2, "upload_speed_mbps": 1}
 NEW_PASSWORD = "a brand new passphrase"
 
 
@@ -166,11 +168,11 @@ class TestTeams:
             db.session.flush()
             for seller, code in ((team.cashier, "sold1"), (team.operator, "sold2")):
                 batch = VoucherBatch(router_id=router.id, package_id=package.id, created_by_id=seller, count=1,
-                                     code_length=5, mode="code")
+                                     code_length=5, mode="code", **TERMS)
                 db.session.add(batch)
                 db.session.flush()
                 db.session.add(Voucher(router_id=router.id, batch_id=batch.id, package_id=package.id, code=code,
-                                       password=code, on_router=True))
+                                       password=code, on_router=True, **TERMS))
             db.session.commit()
             # The router reports both vouchers in use: the sync turns them into sales.
             report = hotspot_sync.SyncReport(router)

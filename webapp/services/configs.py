@@ -23,6 +23,7 @@ from webapp.models import ConfigVersion, Router, RouterGroup, RouterGroupMember,
 from webapp.services import audit, gateway, routers
 from webapp.services.errors import Invalid, NotFound, RouterRejected, RouterTimeout, ServiceError
 from webapp.services.pagination import Page, paginate
+from webapp.services.teams import router_scope
 from webapp.timeutil import utcnow
 
 TRIGGERS = ("manual", "schedule", "change")
@@ -170,7 +171,7 @@ def get_any_version(actor: User, version_id: int) -> ConfigVersion:
     """
     version: ConfigVersion | None = db.session.scalar(
         select(ConfigVersion).join(Router, Router.id == ConfigVersion.router_id)
-        .where(ConfigVersion.id == version_id, Router.user_id == actor.id))
+        .where(ConfigVersion.id == version_id, router_scope(actor)))
     if version is None:
         raise NotFound("Configuration version not found")
     return version

@@ -21,7 +21,7 @@ from webapp.timeutil import utcnow
 
 def list_profiles(actor: User) -> list[CredentialProfile]:
     """The actor's profiles by name."""
-    return list(db.session.scalars(select(CredentialProfile).where(CredentialProfile.user_id == actor.id)
+    return list(db.session.scalars(select(CredentialProfile).where(CredentialProfile.user_id == actor.team_owner_id)
                                    .order_by(CredentialProfile.name, CredentialProfile.id)))
 
 
@@ -31,7 +31,7 @@ def get_profile(actor: User, profile_id: int) -> CredentialProfile:
     :raises NotFound: when it is not the actor's.
     """
     profile: CredentialProfile | None = db.session.scalar(select(CredentialProfile).where(
-        CredentialProfile.id == profile_id, CredentialProfile.user_id == actor.id))
+        CredentialProfile.id == profile_id, CredentialProfile.user_id == actor.team_owner_id))
     if profile is None:
         raise NotFound("Credential profile not found")
     return profile
@@ -77,10 +77,10 @@ def create_profile(actor: User, data: dict[str, Any], ip_address: str | None = N
     :raises Invalid: per field. :raises Conflict: for a name already used.
     """
     clean = _validate(data, creating=True)
-    if db.session.scalar(select(CredentialProfile).where(CredentialProfile.user_id == actor.id,
+    if db.session.scalar(select(CredentialProfile).where(CredentialProfile.user_id == actor.team_owner_id,
                                                          CredentialProfile.name == clean["name"])):
         raise Conflict(f'A credential profile called "{clean["name"]}" already exists', fields={"name": "already used"})
-    profile = CredentialProfile(user_id=actor.id, encrypted_password=encrypt_password(str(data["password"])),
+    profile = CredentialProfile(user_id=actor.team_owner_id, encrypted_password=encrypt_password(str(data["password"])),
                                 **clean)
     db.session.add(profile)
     db.session.flush()
@@ -100,7 +100,7 @@ def update_profile(actor: User, profile_id: int, data: dict[str, Any],
     profile = get_profile(actor, profile_id)
     clean = _validate(data, creating=False)
     if "name" in clean and db.session.scalar(select(CredentialProfile).where(
-            CredentialProfile.user_id == actor.id, CredentialProfile.name == clean["name"],
+            CredentialProfile.user_id == actor.team_owner_id, CredentialProfile.name == clean["name"],
             CredentialProfile.id != profile.id)):
         raise Conflict(f'A credential profile called "{clean["name"]}" already exists', fields={"name": "already used"})
     for key, value in clean.items():

@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.models import PollState, Router, RouterGroup, RouterGroupMember, RouterTag, User
 from webapp.services import audit, credentials
 from webapp.services.errors import Conflict, Invalid, NotFound
+from webapp.services.teams import router_scope
 
 TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,49}$")
 MAX_TAGS = 20
@@ -22,7 +23,7 @@ DEFAULT_BACKUP_HOUR = 2
 
 
 def _owned(actor: User) -> Select[Any]:
-    return select(RouterGroup).where(RouterGroup.user_id == actor.id)
+    return select(RouterGroup).where(RouterGroup.user_id == actor.team_owner_id)
 
 
 def list_groups(actor: User) -> list[RouterGroup]:
@@ -46,7 +47,7 @@ def member_counts(actor: User) -> dict[int, int]:
     rows = db.session.execute(
         select(RouterGroupMember.group_id, func.count())
         .join(RouterGroup, RouterGroup.id == RouterGroupMember.group_id)
-        .where(RouterGroup.user_id == actor.id)
+        .where(RouterGroup.user_id == actor.team_owner_id)
         .group_by(RouterGroupMember.group_id)
     )
     return {group_id: count for group_id, count in rows}
@@ -95,7 +96,7 @@ def create_group(actor: User, data: dict[str, Any], ip_address: str | None = Non
     """
     clean = {"backup_hour_utc": DEFAULT_BACKUP_HOUR, **_validate(data, creating=True)}
     _unique_name(actor, clean["name"], None)
-    group = RouterGroup(user_id=actor.id, **clean)
+    group = RouterGroup(user_id=actor.team_owner_id, **clean)
     db.session.add(group)
     db.session.flush()
     if data.get("credential_profile_id") is not None:
@@ -255,7 +256,7 @@ def groups_of(router_ids: Sequence[int]) -> dict[int, int]:
 def all_tags(actor: User) -> list[str]:
     """Every tag on the actor's routers, sorted."""
     return list(db.session.scalars(
-        select(RouterTag.tag).join(Router, Router.id == RouterTag.router_id).where(Router.user_id == actor.id)
+        select(RouterTag.tag).join(Router, Router.id == RouterTag.router_id).where(router_scope(actor))
         .distinct().order_by(RouterTag.tag)))
 
 
@@ -281,7 +282,7 @@ def select_routers(actor: User, *, router_ids: Sequence[int] | None = None, grou
     if len(given) != 1:
         raise Invalid("give exactly one of router_ids, group_id or tag",
                       fields={"router_ids": "exactly one of router_ids, group_id, tag"})
-    statement = select(Router).where(Router.user_id == actor.id)
+    statement = select(Router).where(router_scope(actor))
     if router_ids:
         wanted = set(router_ids)
         found = list(db.session.scalars(statement.where(Router.id.in_(wanted)).order_by(Router.id)))

@@ -18,6 +18,7 @@ from webapp.models import Alert, Router, User
 from webapp.services import alerts as alert_service
 from webapp.services import audit, groups
 from webapp.services.errors import Invalid, NotFound
+from webapp.services.teams import router_scope
 
 WINDOW = timedelta(minutes=10)
 OPEN_STATES = ("active", "acknowledged")
@@ -61,7 +62,7 @@ class Incident:
 def incidents(actor: User, *, include_resolved: bool = False, since: datetime | None = None) -> list[Incident]:
     """The actor's incidents, newest first (open ones only unless ``include_resolved``)."""
     statement = (select(Alert).join(Router, Router.id == Alert.router_id)
-                 .where(Alert.user_id == actor.id, Router.user_id == actor.id))
+                 .where(Alert.user_id == actor.team_owner_id, router_scope(actor)))
     if not include_resolved:
         statement = statement.where(Alert.state.in_(OPEN_STATES))
     if since is not None:
@@ -116,7 +117,7 @@ def acknowledge(actor: User, now: datetime, *, alert_ids: Iterable[int] | None =
         chosen = get_incident(actor, incident_id).alerts
     else:
         chosen = list(db.session.scalars(select(Alert).join(Router, Router.id == Alert.router_id).where(
-            Alert.user_id == actor.id, Router.user_id == actor.id, Alert.state == "active")))
+            Alert.user_id == actor.team_owner_id, router_scope(actor), Alert.state == "active")))
     changed = 0
     for alert in chosen:
         if alert.state != "active":

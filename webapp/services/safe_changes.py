@@ -25,6 +25,7 @@ from webapp.models import Router, SafeChange, User
 from webapp.services import audit, commands, gateway, routers
 from webapp.services.commands import CommandFailed
 from webapp.services.errors import Conflict, Invalid, NotFound, ServiceError
+from webapp.services.teams import router_scope
 from webapp.timeutil import utcnow
 
 MIN_MINUTES, MAX_MINUTES = 1, 60
@@ -192,7 +193,7 @@ def check(actor: User | None, change_id: int, *, owner: User | None = None) -> S
     who = actor or owner
     change: SafeChange | None = db.session.scalar(
         select(SafeChange).join(Router, Router.id == SafeChange.router_id)
-        .where(SafeChange.id == change_id, Router.user_id == (who.id if who else -1)))
+        .where(SafeChange.id == change_id, router_scope(who) if who else Router.id == -1))
     if change is None:
         raise NotFound("Safe change not found")
     if change.state not in ("pending", "armed"):

@@ -191,7 +191,7 @@ def member_for_invitation(token: str) -> User:
 
     :raises NotFound: for an unknown, used or expired invitation.
     """
-    member = db.session.scalar(select(User).where(User.invitation_digest == _digest(token or "")))
+    member: User | None = db.session.scalar(select(User).where(User.invitation_digest == _digest(token or "")))
     if member is None or member.invitation_expires_at is None or member.invitation_expires_at < utcnow():
         raise NotFound("This invitation is unknown, used or expired")
     return member

@@ -34,6 +34,7 @@ from webapp.blueprints.api.presenters import page_out
 from webapp.blueprints.api.schemas import MessageResponse
 from webapp.models import RouterGroup
 from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
+from webapp.permissions import Capability, policy
 from webapp.services import (
     availability,
     configs,
@@ -77,6 +78,7 @@ def group_out(group: RouterGroup, count: int) -> dict[str, object]:
 @bp.get("/groups/")
 @documented(Doc("Your router groups (sites)", _GROUPS, {200: list[GroupOut]}))
 @jwt_required()
+@policy(Capability.READ)
 def group_list() -> Response:
     counts = groups.member_counts(current_user)
     return json_ok([group_out(g, counts.get(g.id, 0)) for g in groups.list_groups(current_user)])
@@ -87,6 +89,7 @@ def group_list() -> Response:
                         description="Routers join a group with `group_id` on the router (POST/PUT/PATCH "
                         "`/routers/`); `GET /routers/?group=<id>&tag=<name>` lists a group's routers."))
 @jwt_required()
+@policy(Capability.OPERATE)
 def group_create() -> Response:
     body = json_body(GroupCreate)
     group = groups.create_group(current_user, body.model_dump(), request.remote_addr)
@@ -96,6 +99,7 @@ def group_create() -> Response:
 @bp.get("/groups/<int:group_id>/")
 @documented(Doc("One group", _GROUPS, {200: GroupOut}))
 @jwt_required()
+@policy(Capability.READ)
 def group_detail(group_id: int) -> Response:
     group = groups.get_group(current_user, group_id)
     return json_ok(group_out(group, len(groups.group_router_ids(group.id))))
@@ -106,6 +110,7 @@ def group_detail(group_id: int) -> Response:
                         description="A new `poll_interval_seconds` applies to every router of the group."))
 @bp.patch("/groups/<int:group_id>/")
 @jwt_required()
+@policy(Capability.OPERATE)
 def group_update(group_id: int) -> Response:
     body = json_body(GroupUpdate)
     data = body.model_dump(exclude_unset=True)
@@ -119,6 +124,7 @@ def group_update(group_id: int) -> Response:
 @bp.delete("/groups/<int:group_id>/")
 @documented(Doc("Delete a group (its routers stay, ungrouped)", _GROUPS, {200: MessageResponse}))
 @jwt_required()
+@policy(Capability.OPERATE)
 def group_delete(group_id: int) -> Response:
     name = groups.delete_group(current_user, group_id, request.remote_addr)
     return json_ok({"message": f'Group "{name}" has been deleted; its routers are ungrouped'})
@@ -128,6 +134,7 @@ def group_delete(group_id: int) -> Response:
 @documented(Doc("A router's configuration versions, newest first", _CONFIGS,
                                {200: ConfigVersionPage}, query=PAGINATION))
 @jwt_required()
+@policy(Capability.OPERATE)
 def config_version_list(router_id: int) -> Response:
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
     page = configs.versions(current_user, router_id, number, size)
@@ -142,6 +149,7 @@ def config_version_list(router_id: int) -> Response:
     "header lines do not count). Secrets are not exported.",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def config_version_take(router_id: int) -> Response:
     snapshot = configs.take_snapshot(current_user, router_id, "manual")
     message = ("Configuration stored as a new version" if snapshot.created
@@ -157,6 +165,7 @@ def config_version_take(router_id: int) -> Response:
                  "`rsc` downloads the export as a `.rsc` file (text/plain)."),),
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def config_version_detail(router_id: int, version_id: int) -> Response:
     version = configs.get_version(current_user, router_id, version_id)
     fmt = request.args.get("format") or "json"
@@ -176,6 +185,7 @@ def config_version_detail(router_id: int, version_id: int) -> Response:
                  "The older version's id; any of your routers' versions (a diff between two routers)."),),
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def config_version_diff(router_id: int, version_id: int) -> Response:
     raw = request.args.get("against") or ""
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
@@ -209,6 +219,7 @@ def incident_out(incident: incidents.Incident) -> dict[str, object]:
     "An incident's id is its first alert's id.",
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def incident_list() -> Response:
     state = request.args.get("state") or "open"
     if state not in ("open", "all"):
@@ -224,6 +235,7 @@ def incident_list() -> Response:
     "Alerts already acknowledged or resolved are skipped.",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def alerts_acknowledge_many() -> Response:
     body = json_body(AcknowledgeMany)
     count = incidents.acknowledge(current_user, utcnow(), alert_ids=body.alert_ids, incident_id=body.incident_id,
@@ -234,6 +246,7 @@ def alerts_acknowledge_many() -> Response:
 @bp.post("/notification-channels/<int:channel_id>/test/")
 @documented(Doc("Send a test notification on a channel", _ALERTS, {200: ChannelTestOut}))
 @jwt_required()
+@policy(Capability.OPERATE)
 def channel_test(channel_id: int) -> Response:
     error = notify.send_test(current_user, channel_id)
     return json_ok({"ok": error is None, "error": error})
@@ -242,6 +255,7 @@ def channel_test(channel_id: int) -> Response:
 @bp.get("/routers/<int:router_id>/safe-changes/")
 @documented(Doc("A router's safe changes, newest first", _SAFE, {200: list[SafeChangeOut]}))
 @jwt_required()
+@policy(Capability.CONSOLE)
 def safe_change_list(router_id: int) -> Response:
     return json_ok([safe_changes.change_out(c) for c in safe_changes.for_router(current_user, router_id)])
 
@@ -256,6 +270,7 @@ def safe_change_list(router_id: int) -> Response:
     "and add (with a name or address) have a known undo; anything else is 422.",
 ))
 @jwt_required()
+@policy(Capability.CONSOLE)
 def safe_change_apply(router_id: int) -> Response:
     body = json_body(SafeChangeRequest)
     change = safe_changes.apply(current_user, router_id, body.command, body.method, body.params, body.data,
@@ -268,6 +283,7 @@ def safe_change_apply(router_id: int) -> Response:
 @documented(Doc("Look at a pending safe change again", _SAFE, {200: SafeChangeOut},
                              request=None, request_required=False))
 @jwt_required()
+@policy(Capability.CONSOLE)
 def safe_change_check(router_id: int, change_id: int) -> Response:
     routers.get_router(current_user, router_id)
     change = safe_changes.check(current_user, change_id)
@@ -285,6 +301,7 @@ def safe_change_check(router_id: int, change_id: int) -> Response:
     "HTTPS) and only to RouterDeck's address, and optionally a WireGuard tunnel to RouterDeck (RouterOS 7).",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def onboarding_script() -> Response:
     body = json_body(OnboardingRequest)
     tunnel = None
@@ -306,6 +323,7 @@ def onboarding_script() -> Response:
     description="Runs /system/package/update/check-for-updates (one read) and keeps the answer for the views.",
 ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def router_upgrade_check(router_id: int) -> Response:
     upgrades.check(current_user, router_id)
     row = next(r for r in upgrades.overview(current_user) if r.router.id == router_id)
@@ -321,6 +339,7 @@ def router_upgrade_check(router_id: int) -> Response:
     description="`available` is what the router's update channel offered at its last check (null: never checked).",
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def upgrade_overview() -> Response:
     raw_group = request.args.get("group") or ""
     if raw_group and not (raw_group.isascii() and raw_group.isdigit() and int(raw_group) <= MAX_ID):
@@ -342,6 +361,7 @@ def upgrade_overview() -> Response:
     "one); time before the router was added does not count; null before its first poll.",
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def router_availability(router_id: int) -> Response:
     router = routers.get_router(current_user, router_id)
     return json_ok(availability.availability_out(availability.for_routers([router])[router.id], router))
@@ -354,6 +374,7 @@ def router_availability(router_id: int) -> Response:
            Param("tag", {"type": "string", "maxLength": 50}, "Only routers with this tag.")),
 ))
 @jwt_required()
+@policy(Capability.MONITOR)
 def fleet_availability() -> Response:
     raw_group = request.args.get("group") or ""
     if raw_group and not (raw_group.isascii() and raw_group.isdigit() and int(raw_group) <= MAX_ID):
@@ -367,6 +388,7 @@ def fleet_availability() -> Response:
 @bp.get("/credential-profiles/")
 @documented(Doc("Your credential profiles (never their passwords)", _CREDS, {200: list[ProfileOut]}))
 @jwt_required()
+@policy(Capability.OPERATE)
 def profile_list() -> Response:
     return json_ok([credentials.profile_out(p) for p in credentials.list_profiles(current_user)])
 
@@ -377,6 +399,7 @@ def profile_list() -> Response:
                           description="Routers use it with `credential_profile_id`; a group's "
                           "`credential_profile_id` is given to routers that join it without one."))
 @jwt_required()
+@policy(Capability.OPERATE)
 def profile_create() -> Response:
     body = json_body(ProfileCreate)
     profile = credentials.create_profile(current_user, body.model_dump(), request.remote_addr)
@@ -386,6 +409,7 @@ def profile_create() -> Response:
 @bp.get("/credential-profiles/<int:profile_id>/")
 @documented(Doc("One credential profile", _CREDS, {200: ProfileOut}))
 @jwt_required()
+@policy(Capability.OPERATE)
 def profile_detail(profile_id: int) -> Response:
     return json_ok(credentials.profile_out(credentials.get_profile(current_user, profile_id)))
 
@@ -396,6 +420,7 @@ def profile_detail(profile_id: int) -> Response:
                           description="Every router using it gets the new username/password at once."))
 @bp.patch("/credential-profiles/<int:profile_id>/")
 @jwt_required()
+@policy(Capability.OPERATE)
 def profile_update(profile_id: int) -> Response:
     data = json_body(ProfileUpdate).model_dump(exclude_unset=True)
     for key in ("name", "username"):
@@ -409,6 +434,7 @@ def profile_update(profile_id: int) -> Response:
 @documented(Doc("Delete a credential profile (its routers keep their credentials)", _CREDS,
                           {200: MessageResponse}))
 @jwt_required()
+@policy(Capability.OPERATE)
 def profile_delete(profile_id: int) -> Response:
     name = credentials.delete_profile(current_user, profile_id, request.remote_addr)
     return json_ok({"message": f'Credential profile "{name}" deleted; its routers keep their credentials'})

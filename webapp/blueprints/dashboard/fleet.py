@@ -19,6 +19,7 @@ from webapp.blueprints.htmx import navigate
 from webapp.extensions import db
 from webapp.forms_fleet import ChannelForm, GroupForm, OnboardingForm, ProfileForm, RuleForm, SafeChangeForm
 from webapp.models import ConfigVersion, Router
+from webapp.permissions import Capability, policy
 from webapp.services import (
     alerts,
     availability,
@@ -50,6 +51,7 @@ def _form_errors(form: GroupForm | ChannelForm | ProfileForm, error: Invalid | C
 
 
 @bp.get("/groups")
+@policy(Capability.READ)
 def groups_page():  # type: ignore[no-untyped-def]
     return _groups_page(GroupForm(formdata=None), 200)
 
@@ -61,6 +63,7 @@ def _groups_page(form: GroupForm, status: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/groups")
+@policy(Capability.OPERATE)
 def group_create():  # type: ignore[no-untyped-def]
     form = GroupForm()
     if form.validate_on_submit():
@@ -75,6 +78,7 @@ def group_create():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/groups/<int:group_id>")
+@policy(Capability.READ)
 def group_detail(group_id: int):  # type: ignore[no-untyped-def]
     group = groups.get_group(current_user, group_id)
     return _group_page(group, GroupForm(obj=group, formdata=None), 200)
@@ -88,6 +92,7 @@ def _group_page(group: Any, form: GroupForm, status: int):  # type: ignore[no-un
 
 
 @bp.post("/groups/<int:group_id>")
+@policy(Capability.OPERATE)
 def group_update(group_id: int):  # type: ignore[no-untyped-def]
     group = groups.get_group(current_user, group_id)
     form = GroupForm()
@@ -103,6 +108,7 @@ def group_update(group_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/groups/<int:group_id>/delete")
+@policy(Capability.OPERATE)
 def group_delete(group_id: int):  # type: ignore[no-untyped-def]
     name = groups.delete_group(current_user, group_id, request.remote_addr)
     flash(_('Group "%(name)s" deleted; its routers are ungrouped.', name=name), "success")
@@ -121,6 +127,7 @@ def _compare_choices(router: Router) -> list[tuple[int, str]]:
 
 
 @bp.get("/routers/<int:router_id>/configs")
+@policy(Capability.OPERATE)
 def router_configs(router_id: int):  # type: ignore[no-untyped-def]
     router = routers.get_router(current_user, router_id)
     page_number = request.args.get("page", type=int) or 1
@@ -131,6 +138,7 @@ def router_configs(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/routers/<int:router_id>/configs")
+@policy(Capability.OPERATE)
 def router_config_take(router_id: int):  # type: ignore[no-untyped-def]
     try:
         snapshot = configs.take_snapshot(current_user, router_id, "manual")
@@ -150,6 +158,7 @@ def router_config_take(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/routers/<int:router_id>/configs/<int:version_id>")
+@policy(Capability.OPERATE)
 def router_config_version(router_id: int, version_id: int):  # type: ignore[no-untyped-def]
     router = routers.get_router(current_user, router_id)
     version = configs.get_version(current_user, router_id, version_id)
@@ -169,6 +178,7 @@ def router_config_version(router_id: int, version_id: int):  # type: ignore[no-u
 
 
 @bp.get("/routers/<int:router_id>/configs/<int:version_id>.rsc")
+@policy(Capability.OPERATE)
 def router_config_download(router_id: int, version_id: int) -> Response:
     router = routers.get_router(current_user, router_id)
     version = configs.get_version(current_user, router_id, version_id)
@@ -177,6 +187,7 @@ def router_config_download(router_id: int, version_id: int) -> Response:
 
 
 @bp.get("/incidents")
+@policy(Capability.MONITOR)
 def incidents_page() -> ResponseReturnValue:
     show_all = request.args.get("state") == "all"
     return render_template("fleet/incidents.html", incidents=incidents.incidents(current_user,
@@ -185,6 +196,7 @@ def incidents_page() -> ResponseReturnValue:
 
 
 @bp.post("/incidents/acknowledge")
+@policy(Capability.OPERATE)
 def incidents_acknowledge() -> ResponseReturnValue:
     scope = request.form.get("scope", "selected")
     note = (request.form.get("note") or "").strip() or None
@@ -221,11 +233,13 @@ def _settings_page(rule_form: RuleForm, channel_form: ChannelForm, status: int,
 
 
 @bp.get("/alert-settings")
+@policy(Capability.OPERATE)
 def alert_settings() -> ResponseReturnValue:
     return _settings_page(RuleForm(formdata=None), ChannelForm(formdata=None), 200)
 
 
 @bp.post("/alert-settings/rules")
+@policy(Capability.OPERATE)
 def alert_rule_save() -> ResponseReturnValue:
     form = RuleForm()
     form.router_id.choices = [SelectChoice("", "")] + [SelectChoice(str(r.id), r.name)
@@ -242,6 +256,7 @@ def alert_rule_save() -> ResponseReturnValue:
 
 
 @bp.post("/alert-settings/rules/<int:rule_id>/delete")
+@policy(Capability.OPERATE)
 def alert_rule_delete(rule_id: int) -> ResponseReturnValue:
     alerts.delete_rule(current_user, rule_id)
     flash(_("Alert rule removed: the default applies again."), "success")
@@ -249,6 +264,7 @@ def alert_rule_delete(rule_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/alert-settings/channels")
+@policy(Capability.OPERATE)
 def alert_channel_create() -> ResponseReturnValue:
     form = ChannelForm()
     if form.validate_on_submit():
@@ -263,6 +279,7 @@ def alert_channel_create() -> ResponseReturnValue:
 
 
 @bp.post("/alert-settings/channels/<int:channel_id>/delete")
+@policy(Capability.OPERATE)
 def alert_channel_delete(channel_id: int) -> ResponseReturnValue:
     notify.delete_channel(current_user, channel_id)
     flash(_("Notification channel removed."), "success")
@@ -270,12 +287,14 @@ def alert_channel_delete(channel_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/alert-settings/channels/<int:channel_id>/test")
+@policy(Capability.OPERATE)
 def alert_channel_test(channel_id: int) -> ResponseReturnValue:
     error = notify.send_test(current_user, channel_id)
     return _settings_page(RuleForm(formdata=None), ChannelForm(formdata=None), 200, {channel_id: error})
 
 
 @bp.post("/routers/<int:router_id>/safe-changes")
+@policy(Capability.CONSOLE)
 def router_safe_change(router_id: int) -> ResponseReturnValue:
     router = routers.get_router(current_user, router_id)
     form = SafeChangeForm()
@@ -298,6 +317,7 @@ def router_safe_change(router_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/routers/<int:router_id>/safe-changes/<int:change_id>/check")
+@policy(Capability.CONSOLE)
 def router_safe_change_check(router_id: int, change_id: int) -> ResponseReturnValue:
     routers.get_router(current_user, router_id)
     change = safe_changes.check(current_user, change_id)
@@ -306,6 +326,7 @@ def router_safe_change_check(router_id: int, change_id: int) -> ResponseReturnVa
 
 
 @bp.route("/routers/onboard", methods=["GET", "POST"])
+@policy(Capability.OPERATE)
 def router_onboard() -> ResponseReturnValue:
     form = OnboardingForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
@@ -334,6 +355,7 @@ def router_onboard() -> ResponseReturnValue:
 
 
 @bp.get("/availability")
+@policy(Capability.MONITOR)
 def availability_rows() -> ResponseReturnValue:
     router_id = request.args.get("router_id", type=int)
     group_id = request.args.get("group", type=int)
@@ -348,6 +370,7 @@ def availability_rows() -> ResponseReturnValue:
 
 
 @bp.get("/credentials")
+@policy(Capability.OPERATE)
 def credentials_page() -> ResponseReturnValue:
     return _credentials_page(ProfileForm(formdata=None), 200)
 
@@ -359,6 +382,7 @@ def _credentials_page(form: ProfileForm, status: int) -> ResponseReturnValue:
 
 
 @bp.post("/credentials")
+@policy(Capability.OPERATE)
 def credentials_create() -> ResponseReturnValue:
     form = ProfileForm()
     if form.validate_on_submit():
@@ -374,6 +398,7 @@ def credentials_create() -> ResponseReturnValue:
 
 
 @bp.post("/credentials/<int:profile_id>/delete")
+@policy(Capability.OPERATE)
 def credentials_delete(profile_id: int) -> ResponseReturnValue:
     credentials.delete_profile(current_user, profile_id, request.remote_addr)
     flash(_("Credential profile deleted; its routers keep their credentials."), "success")
@@ -381,6 +406,7 @@ def credentials_delete(profile_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/groups/<int:group_id>/upgrade-check")
+@policy(Capability.OPERATE)
 def group_upgrade_check(group_id: int) -> ResponseReturnValue:
     group = groups.get_group(current_user, group_id)
     errors = upgrades.check_many(current_user, upgrades.overview(current_user, group_id=group.id))
