@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from simulators.routeros import RouterSpec, Simulator
 from tests.conftest import make_config
+from webapp.permissions import Capability, policy
 from webapp.services import routers
 
 PASSWORD = "reason-pass-1"
@@ -83,6 +84,7 @@ def probe_app(app: Flask) -> Flask:
     (Dashboard views catch the router errors they expect; this is what any other view's answer looks like.)
     """
 
+    @policy(Capability.MONITOR)  # every endpoint declares its policy, a test's one too
     def probe(router_id: int) -> str:
         routers.device_info(current_user, router_id)
         return "unreachable code: the router is down"
