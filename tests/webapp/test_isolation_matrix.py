@@ -40,6 +40,7 @@ from webapp.models import (
     CommandRun,
     ConfigVersion,
     CredentialProfile,
+    Job,
     MonitoredInterface,
     NotificationChannel,
     Package,
@@ -100,6 +101,7 @@ class Actor:
     access: str
     refresh: str
     api_key_id: int
+    job_id: int
 
 
 @dataclass
@@ -170,11 +172,14 @@ def _seed_team(letter: str, port: int, world: World) -> None:
     db.session.commit()
     for role, user in members.items():
         key = accounts.create_api_key(user, f"{mark} key")
+        job = Job(kind="hotspot.sync", user_id=user.id, router_id=router.id)
+        db.session.add(job)
+        db.session.commit()
         web = accounts.open_session(user, timedelta(days=1), kind="web")
         api = accounts.open_session(user, timedelta(days=1), kind="api")
         claims = {"sid": api.id}
         world.actors[(letter, role)] = Actor(
-            user_id=user.id, web_session=web.id, api_key_id=key.key.id,
+            user_id=user.id, web_session=web.id, api_key_id=key.key.id, job_id=job.id,
             access=create_access_token(identity=str(user.id), additional_claims=claims),
             refresh=create_refresh_token(identity=str(user.id), additional_claims={**claims, "jti": api.refresh_jti}),
         )
@@ -211,18 +216,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 #: Which seeded object a path parameter names. A new kind of id in a path needs a line here (and a seed above).
 OBJECT_IDS = ("router_id", "package_id", "batch_id", "voucher_id", "alert_id", "rule_id", "channel_id",
               "command_id", "member_id", "name", "session_id", "token", "key_id", "group_id", "version_id",
-              "change_id", "profile_id")
+              "change_id", "profile_id", "job_id")
 
 
-def _url(world: World, rule: str, actor: Actor, owner_key: int) -> str:
+#: Objects that are a person's own (API keys, jobs): the own-team case names the actor's, the other-team case
+#: team A's owner's.
+PERSONAL = ("key_id", "job_id")
+
+
+def _url(world: World, rule: str, actor: Actor, own: bool) -> str:
     url = rule
+    owner = world.actors[("A", "owner")]
     for part in rule.split("<")[1:]:
         converter_and_name = part.split(">", 1)[0]
         name = converter_and_name.split(":")[-1]
         assert name in OBJECT_IDS, f"{rule}: add the path parameter <{name}> to OBJECT_IDS and seed its object"
-        # An API key is its user's own: the own-team case uses the actor's key, the other-team case A's owner's.
-        value = actor.api_key_id if name == "key_id" and owner_key == 0 else (
-            owner_key if name == "key_id" else world.ids[name])
+        if name in PERSONAL:
+            attribute = "api_key_id" if name == "key_id" else name
+            value = getattr(actor if own else owner, attribute)
+        else:
+            value = world.ids[name]
         url = url.replace(f"<{converter_and_name}>", str(value))
     return url
 
@@ -237,8 +250,7 @@ def _request(world: World, endpoint: str, method: str, rule: str, actor: Actor, 
         session["_fresh"] = True
         session["_id"] = identifier
     token = actor.refresh if endpoint == "api.token_refresh" else actor.access
-    owner_key = 0 if own else world.actors[("A", "owner")].api_key_id
-    url = _url(world, rule, actor, owner_key)
+    url = _url(world, rule, actor, own)
     kwargs: dict[str, Any] = {"headers": {"Authorization": f"Bearer {token}"}}
     if method != "GET":
         if endpoint.startswith("api."):

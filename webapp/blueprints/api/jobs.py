@@ -15,6 +15,7 @@ from webapp.blueprints.api.presenters import page_out
 from webapp.models import Job
 from webapp.models.jobs import JOB_STATES
 from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
+from webapp.permissions import Capability, policy
 from webapp.services.errors import Invalid
 from webapp.services.pagination import page_numbers
 from webapp.timeutil import isoformat_z
@@ -87,6 +88,7 @@ def _router_filter() -> int | None:
     description="Newest first. Endpoints that start a job answer 202 with `job` and `Location: /jobs/{id}/`.",
 ))
 @jwt_required()
+@policy(Capability.SELF)  # a person's own jobs (the service scopes them)
 def job_list() -> Response:
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
     page = jobs.list_jobs(current_user, state=request.args.get("state") or None,
@@ -102,6 +104,7 @@ def job_list() -> Response:
     "counts them all); `error` says why a failed job failed; `result` is the outcome.",
 ))
 @jwt_required()
+@policy(Capability.SELF)  # a person's own jobs (the service scopes them)
 def job_detail(job_id: int) -> Response:
     return json_ok(job_out(jobs.get_job(current_user, job_id)))
 
@@ -113,5 +116,6 @@ def job_detail(job_id: int) -> Response:
     "finished job answers 409. Cancelling a voucher push withdraws the vouchers not pushed yet.",
 ))
 @jwt_required()
+@policy(Capability.SELF)  # a person's own jobs (the service scopes them)
 def job_cancel(job_id: int) -> Response:
     return json_ok(job_out(jobs.cancel(current_user, job_id)))

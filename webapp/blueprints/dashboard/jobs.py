@@ -10,6 +10,7 @@ from flask_login import current_user
 from webapp import jobs
 from webapp.blueprints.dashboard.blueprint import bp
 from webapp.models.jobs import JOB_STATES
+from webapp.permissions import Capability, policy
 from webapp.services.errors import Conflict
 from webapp.services.pagination import page_numbers
 
@@ -26,6 +27,7 @@ def kind_label(kind: str) -> str:
 
 
 @bp.get("/jobs")
+@policy(Capability.SELF)  # a person's own jobs (the service scopes them)
 def jobs_page() -> ResponseReturnValue:
     number, _size = page_numbers(request.args.get("page"), None)
     state = request.args.get("state") if request.args.get("state") in JOB_STATES else None
@@ -34,16 +36,19 @@ def jobs_page() -> ResponseReturnValue:
 
 
 @bp.get("/jobs/<int:job_id>")
+@policy(Capability.SELF)  # a person's own jobs (the service scopes them)
 def job_page(job_id: int) -> ResponseReturnValue:
     return render_template("jobs/detail.html", job=jobs.get_job(current_user, job_id), kind_label=kind_label)
 
 
 @bp.get("/jobs/<int:job_id>/progress")
+@policy(Capability.SELF)  # a person's own jobs (the service scopes them)
 def job_progress(job_id: int) -> ResponseReturnValue:
     return render_template("jobs/_progress.html", job=jobs.get_job(current_user, job_id), kind_label=kind_label)
 
 
 @bp.post("/jobs/<int:job_id>/cancel")
+@policy(Capability.SELF)  # a person's own jobs (the service scopes them)
 def job_cancel(job_id: int) -> ResponseReturnValue:
     try:
         job = jobs.cancel(current_user, job_id)

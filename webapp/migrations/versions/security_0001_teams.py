@@ -1,14 +1,14 @@
 """security: teams and roles, router assignments, server-side web sessions, richer audit events, sale's seller
 
 Revision ID: security_0001_teams
-Revises: fleet_0005
+Revises: jobs_0001
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "security_0001_teams"
-down_revision = "fleet_0005"
+down_revision = "jobs_0001"
 branch_labels = None
 depends_on = None
 
