@@ -37,10 +37,3 @@ def safe_next(target: str | None, fallback: str) -> str:
     if parts.scheme or parts.netloc or target.startswith("//"):
         return fallback
     return target
-
-
-def id_arg(raw: str | None) -> int | None:
-    """A query-string id (``?router=3``) as an int, or None when absent, not ASCII digits or impossibly large."""
-    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18:
-        return int(raw)
-    return None

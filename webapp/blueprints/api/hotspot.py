@@ -4,7 +4,6 @@ drift and reconcile, voucher batches and vouchers, the sync, sessions, settings 
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +11,7 @@ from flask import Response, request
 from flask_babel import gettext
 from flask_jwt_extended import current_user, jwt_required
 
+from webapp.blueprints import query
 from webapp.blueprints.api import hotspot_docs as docs
 from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_body, json_ok
@@ -29,44 +29,13 @@ from webapp.models import HotspotSite, Package, Sale, Voucher, VoucherBatch
 from webapp.openapi import documented
 from webapp.permissions import Capability, policy
 from webapp.services import hotspot_settings, hotspot_sync, packages, sales, vouchers
-from webapp.services.errors import Invalid
 from webapp.services.hotspot_settings import money
 from webapp.services.packages import DriftItem, PackageChange, RouterCommand
-from webapp.services.pagination import MAX_ID, page_numbers
+from webapp.services.pagination import page_numbers
 from webapp.services.vouchers import BatchSummary
 from webapp.timeutil import isoformat_z, utcnow
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-
-
-def _flag(name: str) -> bool:
-    raw = (request.args.get(name) or "").lower()
-    if raw in ("", "false", "0", "no"):
-        return False
-    if raw in ("true", "1", "yes"):
-        return True
-    raise Invalid(f"{name} must be true or false", fields={name: "true or false"})
-
-
-def _id_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
-        raise Invalid(f"{name} must be an id", fields={name: "integer"})
-    return int(raw)
-
-
-def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        if not _DATE.fullmatch(raw):  # fromisoformat also takes 20250813 and 2025-W33-3; the document says YYYY-MM-DD
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"{name} must be a date such as 2025-08-13", fields={name: "YYYY-MM-DD"}) from None
 
 
 def _page() -> tuple[int, int]:
@@ -242,7 +211,8 @@ def _amount(value: Decimal) -> str:
 @jwt_required()
 @policy(Capability.READ)
 def router_packages(router_id: int) -> Response:
-    router, found = packages.list_packages(current_user, router_id, include_inactive=_flag("include_inactive"))
+    include_inactive = bool(query.flag("include_inactive"))
+    router, found = packages.list_packages(current_user, router_id, include_inactive=include_inactive)
     currency = hotspot_settings.currency_for(router.user_id)
     active = sum(1 for package in found if package.is_active)
     return json_ok({
@@ -259,7 +229,7 @@ def router_packages(router_id: int) -> Response:
 @policy(Capability.OPERATE)
 def package_create(router_id: int) -> Response:
     body = json_body(PackageCreateRequest)
-    dry_run = _flag("dry_run")
+    dry_run = bool(query.flag("dry_run"))
     change = packages.create_package(current_user, router_id, body.model_dump(exclude_none=True), dry_run=dry_run,
                                      ip_address=request.remote_addr)
     name = change.package.name if change.package is not None else ""
@@ -282,7 +252,7 @@ def package_detail(package_id: int) -> Response:
 def package_update(package_id: int) -> Response:
     body = json_body(PackageWriteRequest)
     change = packages.update_package(current_user, package_id, body.model_dump(exclude_unset=True),
-                                     dry_run=_flag("dry_run"), ip_address=request.remote_addr)
+                                     dry_run=bool(query.flag("dry_run")), ip_address=request.remote_addr)
     name = change.package.name if change.package is not None else ""
     return json_ok(_change_out(change, _change_message(change, f'Package "{name}" saved')))
 
@@ -293,7 +263,7 @@ def package_update(package_id: int) -> Response:
 @policy(Capability.OPERATE)
 def package_delete(package_id: int) -> Response:
     name = packages.get_package(current_user, package_id).name
-    change = packages.delete_package(current_user, package_id, dry_run=_flag("dry_run"),
+    change = packages.delete_package(current_user, package_id, dry_run=bool(query.flag("dry_run")),
                                      ip_address=request.remote_addr)
     if change.dry_run:
         message = _change_message(change, "")
@@ -384,7 +354,7 @@ def batch_csv(batch_id: int) -> Response:
 @policy(Capability.VOUCHERS)
 def voucher_list() -> Response:
     number, size = _page()
-    page = vouchers.list_vouchers(current_user, router_id=_id_arg("router"), batch_id=_id_arg("batch"),
+    page = vouchers.list_vouchers(current_user, router_id=query.id_arg("router"), batch_id=query.id_arg("batch"),
                                   state=request.args.get("state") or None, search=request.args.get("search"),
                                   page=number, page_size=size)
     return json_ok(page_out(page, [voucher_out(v) for v in page.items]))
@@ -395,7 +365,7 @@ def voucher_list() -> Response:
 @jwt_required()
 @policy(Capability.VOUCHERS)
 def voucher_csv() -> Response:
-    text = vouchers.vouchers_csv(current_user, router_id=_id_arg("router"), batch_id=_id_arg("batch"),
+    text = vouchers.vouchers_csv(current_user, router_id=query.id_arg("router"), batch_id=query.id_arg("batch"),
                                  state=request.args.get("state") or None)
     return _csv(text, "vouchers.csv")
 
@@ -502,7 +472,7 @@ def owner_settings_update() -> Response:
 @policy(Capability.SALES)
 def sale_list() -> Response:
     number, size = _page()
-    page = sales.list_sales(current_user, router_id=_id_arg("router"), page=number, page_size=size)
+    page = sales.list_sales(current_user, router_id=query.id_arg("router"), page=number, page_size=size)
     return json_ok(page_out(page, [sale_out(s) for s in page.items]))
 
 
@@ -511,7 +481,7 @@ def sale_list() -> Response:
 @jwt_required()
 @policy(Capability.SALES)
 def sale_csv() -> Response:
-    return _csv(sales.sales_csv(current_user, router_id=_id_arg("router")), "sales.csv")
+    return _csv(sales.sales_csv(current_user, router_id=query.id_arg("router")), "sales.csv")
 
 
 @bp.get("/sales/summary/")
@@ -519,8 +489,8 @@ def sale_csv() -> Response:
 @jwt_required()
 @policy(Capability.SALES)
 def sale_summary() -> Response:
-    result = sales.report(current_user, router_id=_id_arg("router"), period=request.args.get("period") or "daily",
-                          start=_date_arg("start"), end=_date_arg("end"), now=utcnow())
+    result = sales.report(current_user, router_id=query.id_arg("router"), period=request.args.get("period") or "daily",
+                          start=query.day("start"), end=query.day("end"), now=utcnow())
     return json_ok({
         "period": result.period,
         "currency": result.currency,

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, request
 from flask_jwt_extended import current_user, jwt_required
 
+from webapp.blueprints import query
 from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.monitoring_schemas import (
@@ -30,6 +31,7 @@ from webapp.blueprints.api.monitoring_schemas import (
     SeriesOut,
 )
 from webapp.blueprints.api.presenters import page_out
+from webapp.blueprints.query import RANGES
 from webapp.models import Alert, AlertRule, MonitoredInterface, MonitorEvent, NotificationChannel
 from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
 from webapp.permissions import Capability, policy
@@ -39,11 +41,10 @@ from webapp.services.alerts import DEFAULT_RULES, EVENT_KINDS, STATES, AlertFilt
 from webapp.services.errors import Invalid
 from webapp.services.interfaces import ORDERINGS, InterfaceFilters
 from webapp.services.metrics import INTERFACE_METRICS, METRICS
-from webapp.services.pagination import MAX_ID, page_numbers
+from webapp.services.pagination import page_numbers
 from webapp.services.routers import get_router
 from webapp.timeutil import isoformat_z, utcnow
 
-RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 FORMATS = ("json", "csv")
 #: Unix seconds of 0001-01-01 and 9999-12-31 23:59:59 UTC, what an ISO-8601 moment can name.
 MIN_TIME, MAX_TIME = -62135596800, 253402300799
@@ -201,27 +202,6 @@ def channel_out(channel: NotificationChannel) -> dict[str, Any]:
     }
 
 
-def _flag(name: str) -> bool | None:
-    raw = (request.args.get(name) or "").lower()
-    if raw == "":
-        return None
-    if raw in {"true", "1", "yes"}:
-        return True
-    if raw in {"false", "0", "no"}:
-        return False
-    raise Invalid(f"{name} must be true or false", fields={name: "true or false"})
-
-
-def _id_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    # int() took "-3", " 7" and "٣"; an id past BIGINT overflowed the database driver (a 500).
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
-        raise Invalid(f"{name} must be an id", fields={name: f"whole number 1-{MAX_ID}"})
-    return int(raw)
-
-
 @bp.get("/routers/<int:router_id>/metrics/")
 @documented(Doc(
     "One metric of a router over time", _METRICS, {200: SeriesOut}, csv=True,
@@ -286,8 +266,8 @@ def router_metrics(router_id: int) -> Response:
 def router_interfaces(router_id: int) -> Response:
     filters = InterfaceFilters(
         type=request.args.get("type") or None,
-        running=_flag("running"),
-        disabled=_flag("disabled"),
+        running=query.flag("running"),
+        disabled=query.flag("disabled"),
         search=request.args.get("search") or None,
         ordering=request.args.get("ordering") or "name",
     )
@@ -400,7 +380,7 @@ def fleet_overview() -> Response:
 def alert_list() -> Response:
     filters = AlertFilters(
         state=request.args.get("state") or None,
-        router_id=_id_arg("router_id"),
+        router_id=query.id_arg("router_id"),
         kind=request.args.get("kind") or None,
         severity=request.args.get("severity") or None,
         search=request.args.get("search") or None,
@@ -442,7 +422,7 @@ def alert_ack(alert_id: int) -> Response:
 @jwt_required()
 @policy(Capability.MONITOR)
 def rule_list() -> Response:
-    overrides = alerts.list_rules(current_user, _id_arg("router_id"))
+    overrides = alerts.list_rules(current_user, query.id_arg("router_id"))
     defaults = [
         {
             "kind": d.kind,

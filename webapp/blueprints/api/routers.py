@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from flask import Response, request
 from flask_jwt_extended import current_user, jwt_required
 
+from webapp.blueprints import query
 from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.presenters import ROUTER_FIELDS, audit_out, command_out, page_out, router_out, routers_out
@@ -69,34 +69,6 @@ COMMAND_QUERY = (
 _ROUTER_FILTER = Param("router", ID_SCHEMA, "Only entries of this router (404 if it is not yours).")
 
 
-def _flag(name: str) -> bool | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    lowered = raw.lower()
-    if lowered in {"true", "1", "yes"}:
-        return True
-    if lowered in {"false", "0", "no"}:
-        return False
-    raise Invalid(f"{name} must be true or false", fields={name: "true or false"})
-
-
-def _moment(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid(f"{name} must be an ISO-8601 date or date-time", fields={name: "ISO-8601"}) from None
-    if moment.tzinfo is not None:
-        try:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        except OverflowError:  # past datetime's ends in UTC: before (or after) anything stored
-            moment = datetime.min if moment.year == 1 else datetime.max  # noqa: DTZ901 - stored times are naive UTC
-    return moment
-
-
 def _group_arg() -> int | None:
     raw = request.args.get("group")
     if not raw:
@@ -127,11 +99,11 @@ def _client_ip() -> str | None:
 @policy(Capability.READ)
 def router_list() -> Response:
     filters = RouterFilters(
-        is_online=_flag("is_online"),
+        is_online=query.flag("is_online"),
         protocol=request.args.get("protocol") or None,
         search=request.args.get("search") or None,
-        created_gte=_moment("created__gte"),
-        created_lt=_moment("created__lt"),
+        created_gte=query.moment("created__gte"),
+        created_lt=query.moment("created__lt"),
         ordering=request.args.get("ordering") or "name",
         group_id=_group_arg(),
         tag=request.args.get("tag") or None,
@@ -297,8 +269,8 @@ def _command_filters(router_id: int | None) -> CommandFilters:
         status=request.args.get("status") or None,
         method=request.args.get("method") or None,
         search=request.args.get("search") or None,
-        started_gte=_moment("started__gte"),
-        started_lt=_moment("started__lt"),
+        started_gte=query.moment("started__gte"),
+        started_lt=query.moment("started__lt"),
     )
 
 

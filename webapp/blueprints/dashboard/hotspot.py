@@ -12,9 +12,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
+from webapp.blueprints import query
 from webapp.blueprints.dashboard.blueprint import bp
 from webapp.blueprints.dashboard.jobs import kind_label
-from webapp.blueprints.htmx import id_arg, navigate, safe_next
+from webapp.blueprints.htmx import navigate, safe_next
 from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
 from webapp.models import Package, Router
 from webapp.permissions import Capability, policy
@@ -423,7 +424,7 @@ def hotspot_sales() -> ResponseReturnValue:
     owned = routers.all_routers(current_user, RouterFilters())
     form.router.choices = [("", "All routers")] + [(str(r.id), r.name) for r in owned]
     router_arg = form.router.data or ""
-    router_id = id_arg(router_arg)
+    router_id = query.parse_id(router_arg)
     period = form.period.data if form.period.data in sales.PERIODS else "daily"
     report = sales.report(current_user, router_id=router_id, period=period, now=utcnow())
     recent = sales.list_sales(current_user, router_id=router_id, page=1, page_size=20)
@@ -436,6 +437,6 @@ def hotspot_sales() -> ResponseReturnValue:
 @policy(Capability.SALES)
 def hotspot_sales_csv() -> ResponseReturnValue:
     router_arg = request.args.get("router", "")
-    router_id = id_arg(router_arg)
+    router_id = query.parse_id(router_arg)
     return Response(sales.sales_csv(current_user, router_id=router_id), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="sales.csv"'})

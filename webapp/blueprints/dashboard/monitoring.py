@@ -13,8 +13,9 @@ from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from webapp.blueprints import query
 from webapp.blueprints.dashboard.blueprint import bp
-from webapp.blueprints.htmx import id_arg
+from webapp.blueprints.query import DEFAULT_RANGE, RANGES
 from webapp.permissions import Capability, policy
 from webapp.security import client_address
 from webapp.services import alerts, interfaces, metrics, poller
@@ -24,7 +25,6 @@ from webapp.services.interfaces import InterfaceFilters
 from webapp.services.routers import all_routers, get_router
 from webapp.timeutil import utcnow
 
-RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 PER_PAGE = 20
 EVENTS_PER_PAGE = 10
 #: Traffic graphs are drawn for at most this many interfaces (the busiest running ones).
@@ -39,8 +39,7 @@ def _page() -> int:
 
 
 def _range() -> str:
-    chosen = request.args.get("range") or "24h"
-    return chosen if chosen in RANGES else "24h"
+    return query.range_name(strict=False) or DEFAULT_RANGE
 
 
 def _graphs_context(router_id: int) -> dict[str, Any]:
@@ -191,15 +190,14 @@ def router_event_rows(router_id: int) -> ResponseReturnValue:
 def _alerts_context() -> dict[str, Any]:
     state = request.args.get("state", "open")
     kind = request.args.get("kind") or None
-    router_id = request.args.get("router_id") or None
     filters = AlertFilters(
         state=state if state in (*alerts.STATES, "open") else None,
         kind=kind if kind in alerts.DEFAULT_RULES else None,
-        router_id=id_arg(router_id),
+        router_id=query.lenient_id("router_id"),
         search=request.args.get("search") or None,
     )
     page = alerts.page_of_alerts(current_user, filters, _page(), PER_PAGE)
-    query = {
+    links = {
         k: v
         for k, v in (
             ("state", state),
@@ -213,7 +211,7 @@ def _alerts_context() -> dict[str, Any]:
         "page": page,
         "filters": filters,
         "state": state,
-        "query": query,
+        "query": links,
         "routers": all_routers(current_user),
         "kinds": alerts.DEFAULT_RULES,
     }
