@@ -6,7 +6,7 @@ import ipaddress
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -62,13 +62,6 @@ class ConnectionResult:
     routeros_version: str | None
     protocol: str | None
     identity: str | None = None
-
-
-@dataclass
-class DeviceInfo:
-    """The contract's device_info plus what a router reports beyond it (missing values are None)."""
-
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def _owned(actor: User) -> Select[Any]:
