@@ -79,4 +79,4 @@ def test_profiles_are_private(client, api, other_user) -> None:  # type: ignore[
     theirs = api.headers("mallory")
     assert client.get(f"/credential-profiles/{profile['id']}/", headers=theirs).status_code == 404
     assert client.post("/routers/", json={"name": "x", "host": "127.0.0.1", "username": "a",
-                                          "credential_profile_id": profile["id"]}, headers=theirs).status_code == 400
+                                          "credential_profile_id": profile["id"]}, headers=theirs).status_code == 404

@@ -93,7 +93,10 @@ def test_router_list_filters_by_group_and_tag(client, headers, sim) -> None:  # 
     plain = client.get("/routers/", headers=headers).get_json()
     assert {"group_id", "tags"} <= set(plain[0]) and len(plain) == 3
     assert client.patch(f"/routers/{a2}/", json={"tags": ["bad tag!"]}, headers=headers).status_code == 400
-    assert client.patch(f"/routers/{a2}/", json={"group_id": 999999}, headers=headers).status_code == 400
+    assert client.patch(f"/routers/{a2}/", json={"group_id": 999999}, headers=headers).status_code == 404
+    assert client.get("/routers/?tag=" + "x" * 51, headers=headers).status_code == 400
+    assert client.patch(f"/routers/{a2}/", json={"group_id": float(b)}, headers=headers).get_json()["group_id"] == b
+    client.patch(f"/routers/{a2}/", json={"group_id": a}, headers=headers)
     client.patch(f"/routers/{a2}/", json={"group_id": None, "tags": ["x"]}, headers=headers)
     assert ids(f"?group={a}") == [a1] and ids("?tag=x") == [a2]
 
@@ -105,7 +108,7 @@ def test_another_users_groups_are_invisible(client, headers, api, other_user) ->
     assert client.delete(f"/groups/{group}/", headers=theirs).status_code == 404
     assert client.get("/groups/", headers=theirs).get_json() == []
     assert client.post("/routers/", json={"name": "x", "host": "127.0.0.1", "username": "a", "password": "b",
-                                          "group_id": group}, headers=theirs).status_code == 400
+                                          "group_id": group}, headers=theirs).status_code == 404
 
 
 @pytest.mark.parametrize("protocol", ["api", "rest"])
@@ -154,7 +157,7 @@ def test_diff_between_two_routers_and_bad_input(client, headers, sim, api, other
     body = client.get(f"/routers/{b}/config-versions/{vb}/diff/?against={va}", headers=headers).get_json()
     assert body["against_router_id"] == a
     assert "-set name=site-a-1" in body["diff"] and "+set name=site-a-2" in body["diff"]
-    assert client.get(f"/routers/{b}/config-versions/{vb}/diff/", headers=headers).status_code == 400
+    assert client.get(f"/routers/{b}/config-versions/{vb}/diff/", headers=headers).status_code == 404  # first one
     assert client.get(f"/routers/{b}/config-versions/{vb}/diff/?against=x", headers=headers).status_code == 400
     assert client.get(f"/routers/{b}/config-versions/{vb}/diff/?against=999", headers=headers).status_code == 404
     assert client.get(f"/routers/{a}/config-versions/{vb}/", headers=headers).status_code == 404

@@ -177,6 +177,20 @@ def get_any_version(actor: User, version_id: int) -> ConfigVersion:
     return version
 
 
+def previous_version_id(actor: User, router_id: int, version_id: int) -> int:
+    """The id of the version stored before ``version_id`` of the same router.
+
+    :raises NotFound: when the version is not the actor's or is the first one.
+    """
+    get_version(actor, router_id, version_id)
+    previous = db.session.scalar(select(ConfigVersion.id).where(ConfigVersion.router_id == router_id,
+                                                                ConfigVersion.id < version_id)
+                                 .order_by(ConfigVersion.id.desc()).limit(1))
+    if previous is None:
+        raise NotFound("No earlier configuration version to compare with")
+    return int(previous)
+
+
 @dataclass
 class Diff:
     """A unified diff from ``old`` to ``new`` (header lines left out), with counts."""

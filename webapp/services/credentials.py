@@ -155,11 +155,7 @@ def assign(actor: User, router: Router, profile_id: int | None) -> bool:
     if isinstance(profile_id, bool) or not isinstance(profile_id, int):
         raise Invalid("credential_profile_id must be a profile id or null",
                       fields={"credential_profile_id": "integer or null"})
-    try:
-        profile = get_profile(actor, profile_id)
-    except NotFound:
-        raise Invalid("credential_profile_id names no profile of yours",
-                      fields={"credential_profile_id": "no such profile"}) from None
+    profile = get_profile(actor, profile_id)  # someone else's profile is 404, like any object of theirs
     if current is not None and current.profile_id == profile.id:
         return False
     if current is None:
@@ -187,11 +183,7 @@ def set_group_profile(actor: User, group: RouterGroup, profile_id: int | None) -
         if current is not None:
             db.session.delete(current)
         return
-    try:
-        get_profile(actor, profile_id)
-    except NotFound:
-        raise Invalid("credential_profile_id names no profile of yours",
-                      fields={"credential_profile_id": "no such profile"}) from None
+    get_profile(actor, profile_id)
     if current is None:
         db.session.add(GroupCredential(group_id=group.id, profile_id=profile_id))
     else:

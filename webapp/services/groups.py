@@ -199,10 +199,7 @@ def set_membership(actor: User, router: Router, data: dict[str, Any]) -> dict[st
         else:
             if isinstance(group_id, bool) or not isinstance(group_id, int):
                 raise Invalid("group_id must be a group id or null", fields={"group_id": "integer or null"})
-            try:
-                group = get_group(actor, group_id)
-            except NotFound:
-                raise Invalid("group_id names no group of yours", fields={"group_id": "no such group"}) from None
+            group = get_group(actor, group_id)  # someone else's group is 404, like any object of theirs
             if current is None:
                 db.session.add(RouterGroupMember(router_id=router.id, group_id=group.id))
                 changed["group_id"] = group.id

@@ -64,6 +64,13 @@ _ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
 _UPGRADES = Tag("Fleet: upgrades", "Installed versus available RouterOS per router and per group.")
 
 
+def _tag() -> str | None:
+    tag = request.args.get("tag") or None
+    if tag is not None and len(tag) > 50:
+        raise Invalid("tag must be at most 50 characters", fields={"tag": "at most 50 characters"})
+    return tag
+
+
 def group_out(group: RouterGroup, count: int) -> dict[str, object]:
     """A group as JSON."""
     return {
@@ -182,15 +189,17 @@ def config_version_detail(router_id: int, version_id: int) -> Response:
 @documented(Doc(
     "Unified diff from another version (of this or another router) to this one", _CONFIGS, {200: DiffOut},
     query=(Param("against", ID_SCHEMA,
-                 "The older version's id; any of your routers' versions (a diff between two routers)."),),
+                 "The older version's id; any of your routers' versions (a diff between two routers). Left out: "
+                 "the version before this one (404 when there is none)."),),
 ))
 @jwt_required()
 @policy(Capability.OPERATE)
 def config_version_diff(router_id: int, version_id: int) -> Response:
     raw = request.args.get("against") or ""
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
+    if raw and (not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID):
         raise Invalid("against must be a configuration version id", fields={"against": "integer"})
-    result = configs.diff_versions(current_user, router_id, version_id, int(raw))
+    against = int(raw) if raw else configs.previous_version_id(current_user, router_id, version_id)
+    result = configs.diff_versions(current_user, router_id, version_id, against)
     return json_ok({
         "router_id": router_id, "version_id": version_id, "against": result.old.id,
         "against_router_id": result.old.router_id, "added": result.added, "removed": result.removed,
@@ -344,7 +353,7 @@ def upgrade_overview() -> Response:
     raw_group = request.args.get("group") or ""
     if raw_group and not (raw_group.isascii() and raw_group.isdigit() and int(raw_group) <= MAX_ID):
         raise Invalid("group must be a group id", fields={"group": "integer"})
-    rows = upgrades.overview(current_user, int(raw_group) if raw_group else None, request.args.get("tag") or None)
+    rows = upgrades.overview(current_user, int(raw_group) if raw_group else None, _tag())
     versions: dict[str, int] = {}
     for row in rows:
         versions[row.installed or "unknown"] = versions.get(row.installed or "unknown", 0) + 1
@@ -380,7 +389,7 @@ def fleet_availability() -> Response:
     if raw_group and not (raw_group.isascii() and raw_group.isdigit() and int(raw_group) <= MAX_ID):
         raise Invalid("group must be a group id", fields={"group": "integer"})
     chosen = routers.all_routers(current_user, RouterFilters(group_id=int(raw_group) if raw_group else None,
-                                                             tag=request.args.get("tag") or None))
+                                                             tag=_tag()))
     found = availability.for_routers(chosen)
     return json_ok([availability.availability_out(found[r.id], r) for r in chosen])
 

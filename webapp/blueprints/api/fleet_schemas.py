@@ -7,12 +7,13 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from webapp.blueprints.api.schemas import StrictBody, _integral, _no_default
+from webapp.blueprints.api.schemas import MaybeId, StrictBody, _integral, _no_default
 
 _NAME = Annotated[str, Field(min_length=1, max_length=100)]
 # _integral: JSON has one number type, so 60.0 is an integer to the document and must be one to us too.
 _INTERVAL = Annotated[int, Field(ge=10, le=86400), BeforeValidator(_integral)]
 _HOUR = Annotated[int, Field(ge=0, le=23), BeforeValidator(_integral)]
+_ID = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(_integral)]
 
 
 class GroupCreate(StrictBody):
@@ -22,8 +23,8 @@ class GroupCreate(StrictBody):
         default=None, description="Seconds between polls of the group's routers; null follows the server's default")
     backup_hour_utc: _HOUR | None = Field(
         default=2, description="Hour (UTC) of the daily configuration export of every router; null: no daily export")
-    credential_profile_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
-                                              description="Routers joining the group without a profile take this one")
+    credential_profile_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1,
+                                           description="Routers joining the group without a profile take this one")
 
 
 class GroupUpdate(StrictBody):
@@ -32,7 +33,7 @@ class GroupUpdate(StrictBody):
         default=None, json_schema_extra=_no_default)
     poll_interval_seconds: _INTERVAL | None = None
     backup_hour_utc: _HOUR | None = None
-    credential_profile_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    credential_profile_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1)
 
 
 class GroupOut(BaseModel):
@@ -87,8 +88,8 @@ class DiffOut(BaseModel):
 
 
 class AcknowledgeMany(StrictBody):
-    alert_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(default=None, max_length=1000)
-    incident_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    alert_ids: list[_ID] | None = Field(default=None, max_length=1000)
+    incident_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1)
     all: bool = Field(default=False, description="Every active alert of yours")
     note: str | None = Field(default=None, max_length=500)
 
@@ -131,7 +132,7 @@ class SafeChangeRequest(StrictBody):
     params: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
     data: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
     confirm: bool = False
-    rollback_minutes: int = Field(default=5, ge=1, le=60,
+    rollback_minutes: Annotated[int, BeforeValidator(_integral)] = Field(default=5, ge=1, le=60,
                                   description="The router undoes the change after this long unless RouterDeck "
                                   "reaches it again and disarms the rollback")
 
@@ -153,7 +154,7 @@ class SafeChangeOut(BaseModel):
 
 class WireGuardIn(StrictBody):
     endpoint: str = Field(min_length=1, max_length=255, description="RouterDeck's public host or address")
-    port: int = Field(default=51820, ge=1, le=65535)
+    port: Annotated[int, BeforeValidator(_integral)] = Field(default=51820, ge=1, le=65535)
     public_key: str = Field(min_length=44, max_length=44, description="RouterDeck's WireGuard public key")
     router_address: str = Field(default="10.99.0.2/24", max_length=50)
     routerdeck_address: str = Field(default="10.99.0.1", max_length=50)
@@ -163,7 +164,7 @@ class OnboardingRequest(StrictBody):
     routerdeck_address: str = Field(min_length=1, max_length=50,
                                     description="RouterDeck's IP address (or network) as the router sees it")
     protocol: str = Field(default="api-ssl", pattern="^(api-ssl|api|rest)$")
-    routeros_major: int = Field(default=7, ge=6, le=7)
+    routeros_major: Annotated[int, BeforeValidator(_integral)] = Field(default=7, ge=6, le=7)
     username: str = Field(default="routerdeck", min_length=1, max_length=32)
     identity: str | None = Field(default=None, max_length=32)
     wireguard: WireGuardIn | None = None

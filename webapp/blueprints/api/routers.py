@@ -69,6 +69,13 @@ COMMAND_QUERY = (
 _ROUTER_FILTER = Param("router", ID_SCHEMA, "Only entries of this router (404 if it is not yours).")
 
 
+def _tag_arg() -> str | None:
+    tag = request.args.get("tag") or None
+    if tag is not None and len(tag) > 50:
+        raise Invalid("tag must be at most 50 characters", fields={"tag": "at most 50 characters"})
+    return tag
+
+
 def _group_arg() -> int | None:
     raw = request.args.get("group")
     if not raw:
@@ -106,7 +113,7 @@ def router_list() -> Response:
         created_lt=query.moment("created__lt"),
         ordering=request.args.get("ordering") or "name",
         group_id=_group_arg(),
-        tag=request.args.get("tag") or None,
+        tag=_tag_arg(),
     )
     if not _paged():  # the contract's plain list; clients do len(routers)
         return json_ok(routers_out(routers.router_rows(current_user, filters, ROUTER_FIELDS)))

@@ -26,6 +26,8 @@ def _integral(value: Any) -> Any:
 
 #: A TCP port that may arrive as ``8728.0``; strings, booleans and fractions are still refused.
 Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_integral)]
+#: An object id that may be sent as 12 or 12.0 (JSON has one number type).
+MaybeId = Annotated[int | None, BeforeValidator(_integral)]
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -114,8 +116,8 @@ class RouterCreateRequest(StrictBody):
     protocol: Literal["auto", "rest", "api", "api-ssl"] = "auto"
     verify_tls: bool = False
     tls_fingerprint: str | None = Field(default=None, max_length=95, pattern=FINGERPRINT)
-    group_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="The router's group (site)")
-    credential_profile_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+    group_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1, description="The router's group (site)")
+    credential_profile_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1,
                                               description="Use a credential profile's username and password")
     tags: list[Annotated[str, Field(max_length=50)]] | None = Field(
         default=None, max_length=20, description="Labels: letters, digits, _ . : - (1-50 each)"
@@ -140,8 +142,8 @@ class RouterUpdateRequest(StrictBody):
     protocol: Literal["auto", "rest", "api", "api-ssl"] | None = None
     verify_tls: bool | None = None
     tls_fingerprint: str | None = Field(default=None, max_length=95, pattern=FINGERPRINT)
-    group_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="null takes it out of its group")
-    credential_profile_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+    group_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1, description="null takes it out of its group")
+    credential_profile_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1,
                                               description="null stops following the profile (keeps its credentials)")
     tags: list[Annotated[str, Field(max_length=50)]] | None = Field(
         default=None, max_length=20, description="Replaces the router's tags; [] or null removes them all"
