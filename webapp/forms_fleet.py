@@ -71,8 +71,8 @@ class SafeChangeForm(FlaskForm):
     """A change applied with an automatic rollback; data is one ``key=value`` per line."""
 
     command = StringField(_l("Command"), validators=[DataRequired(), Length(max=200)])
-    method = SelectField(_l("Method"), choices=[SelectChoice("PUT", "PUT (set)"), SelectChoice("POST", "POST"),
-                                                SelectChoice("PATCH", "PATCH")], default="PUT")
+    method = SelectField(_l("Method"), choices=[SelectChoice("PUT", "PUT (set)"), SelectChoice("POST", "POST")],
+                         default="PUT")
     data = TextAreaField(_l("Values, one key=value per line"), validators=[Optional(), Length(max=4000)])
     rollback_minutes = IntegerField(_l("Undo by itself after (minutes)"), default=5,
                                     validators=[DataRequired(), NumberRange(min=1, max=60)])

@@ -98,23 +98,20 @@ def get_incident(actor: User, incident_id: int) -> Incident:
 def acknowledge(actor: User, now: datetime, *, alert_ids: Iterable[int] | None = None,
                 incident_id: int | None = None, everything: bool = False, note: str | None = None,
                 ip_address: str | None = None) -> int:
-    """Acknowledge several active alerts at once: given ids, one incident's, or all the actor's open ones.
+    """Acknowledge several active alerts at once: given ids, else one incident's, else (``everything``) all the
+    actor's open ones. Already acknowledged or resolved alerts are skipped; return how many changed.
 
-    Already acknowledged or resolved alerts are skipped; return how many changed.
-
-    :raises Invalid: unless exactly one of the three selectors is given, or for a note over 500 characters.
+    :raises Invalid: for a note over 500 characters.
     :raises NotFound: for an alert or incident that is not the actor's.
     """
-    given = sum(1 for chosen in (alert_ids is not None, incident_id is not None, everything) if chosen)
-    if given != 1:
-        raise Invalid("give exactly one of alert_ids, incident_id or all",
-                      fields={"alert_ids": "exactly one of alert_ids, incident_id, all"})
     if note is not None and len(note) > 500:
         raise Invalid("note: at most 500 characters", fields={"note": "at most 500 characters"})
     if alert_ids is not None:
         chosen = [alert_service.get_alert(actor, alert_id) for alert_id in dict.fromkeys(alert_ids)]
     elif incident_id is not None:
         chosen = get_incident(actor, incident_id).alerts
+    elif not everything:
+        chosen = []  # nothing chosen: nothing to acknowledge
     else:
         chosen = list(db.session.scalars(select(Alert).join(Router, Router.id == Alert.router_id).where(
             Alert.user_id == actor.team_owner_id, router_scope(actor), Alert.state == "active")))

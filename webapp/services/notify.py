@@ -27,11 +27,11 @@ from webapp.timeutil import isoformat_z
 
 KINDS = ("email", "webhook", "telegram", "sms")
 #: A Telegram chat: a numeric id (negative for groups) or a public @channel name.
-TELEGRAM_CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
+TELEGRAM_CHAT = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})\Z")
 #: A bot token as BotFather issues it: ``<bot id>:<35-ish characters>``.
-TELEGRAM_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
+TELEGRAM_TOKEN = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,100}\Z")
 #: An international phone number (E.164).
-PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
+PHONE = re.compile(r"^\+[1-9][0-9]{7,14}\Z")
 
 
 @dataclass(frozen=True)

@@ -316,7 +316,7 @@ def onboarding_script() -> Response:
     tunnel = None
     if body.wireguard is not None:
         tunnel = onboarding.WireGuard(body.wireguard.endpoint, body.wireguard.port, body.wireguard.public_key,
-                                      body.wireguard.router_address, body.wireguard.routerdeck_address)
+                                      "10.99.0.2/24", "10.99.0.1")
     result = onboarding.generate(routerdeck_address=body.routerdeck_address, protocol=body.protocol,
                                  username=body.username, routeros_major=body.routeros_major,
                                  identity=body.identity, wireguard=tunnel)
@@ -351,7 +351,7 @@ def router_upgrade_check(router_id: int) -> Response:
 @policy(Capability.MONITOR)
 def upgrade_overview() -> Response:
     raw_group = request.args.get("group") or ""
-    if raw_group and not (raw_group.isascii() and raw_group.isdigit() and int(raw_group) <= MAX_ID):
+    if raw_group and not (raw_group.isascii() and raw_group.isdigit() and 1 <= int(raw_group) <= MAX_ID):
         raise Invalid("group must be a group id", fields={"group": "integer"})
     rows = upgrades.overview(current_user, int(raw_group) if raw_group else None, _tag())
     versions: dict[str, int] = {}
@@ -386,7 +386,7 @@ def router_availability(router_id: int) -> Response:
 @policy(Capability.MONITOR)
 def fleet_availability() -> Response:
     raw_group = request.args.get("group") or ""
-    if raw_group and not (raw_group.isascii() and raw_group.isdigit() and int(raw_group) <= MAX_ID):
+    if raw_group and not (raw_group.isascii() and raw_group.isdigit() and 1 <= int(raw_group) <= MAX_ID):
         raise Invalid("group must be a group id", fields={"group": "integer"})
     chosen = routers.all_routers(current_user, RouterFilters(group_id=int(raw_group) if raw_group else None,
                                                              tag=_tag()))

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from webapp.blueprints.api.schemas import MaybeId, StrictBody, _integral, _no_default
+from webapp.blueprints.api.schemas import COMMAND_METHOD, COMMAND_PATH, MaybeId, StrictBody, _integral, _no_default
 
 _NAME = Annotated[str, Field(min_length=1, max_length=100)]
 # _integral: JSON has one number type, so 60.0 is an integer to the document and must be one to us too.
@@ -127,8 +127,9 @@ class ChannelTestOut(BaseModel):
 
 
 class SafeChangeRequest(StrictBody):
-    command: str = Field(min_length=1, max_length=200, description="As execute-command: ip/service/set...")
-    method: str = Field(default="POST", max_length=8)
+    command: str = Field(min_length=1, max_length=200, pattern=COMMAND_PATH,
+                         description="As execute-command: ip/service/set...")
+    method: str = Field(default="POST", max_length=8, pattern=COMMAND_METHOD)
     params: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
     data: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
     confirm: bool = False
@@ -153,16 +154,16 @@ class SafeChangeOut(BaseModel):
 
 
 class WireGuardIn(StrictBody):
-    endpoint: str = Field(min_length=1, max_length=255, description="RouterDeck's public host or address")
+    endpoint: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.:-]+$",
+                          description="RouterDeck's public host or address")
     port: Annotated[int, BeforeValidator(_integral)] = Field(default=51820, ge=1, le=65535)
-    public_key: str = Field(min_length=44, max_length=44, description="RouterDeck's WireGuard public key")
-    router_address: str = Field(default="10.99.0.2/24", max_length=50)
-    routerdeck_address: str = Field(default="10.99.0.1", max_length=50)
+    public_key: str = Field(min_length=44, max_length=44, pattern=r"^[A-Za-z0-9+/]{43}=$",
+                            description="RouterDeck's WireGuard public key")
 
 
 class OnboardingRequest(StrictBody):
-    routerdeck_address: str = Field(min_length=1, max_length=50,
-                                    description="RouterDeck's IP address (or network) as the router sees it")
+    routerdeck_address: str = Field(min_length=7, max_length=15, json_schema_extra={"format": "ipv4"},
+                                    description="RouterDeck's IPv4 address as the router sees it")
     protocol: str = Field(default="api-ssl", pattern="^(api-ssl|api|rest)$")
     routeros_major: Annotated[int, BeforeValidator(_integral)] = Field(default=7, ge=6, le=7)
     username: str = Field(default="routerdeck", min_length=1, max_length=32)

@@ -61,10 +61,10 @@ def _channel_schema(schema: dict[str, Any]) -> None:
         {"properties": {"kind": {"const": "email"}, "target": {"pattern": EMAIL, "maxLength": 254}}},
         {"properties": {"kind": {"const": "webhook"}, "target": {"pattern": WEBHOOK_URL}}},
         {"properties": {"kind": {"const": "telegram"},
-                        "target": {"pattern": r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$"},
-                        "secret": {"pattern": r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$"}},
+                        "target": {"pattern": r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$"},
+                        "secret": {"type": "string", "pattern": r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,100}$"}},
          "required": ["secret"]},
-        {"properties": {"kind": {"const": "sms"}, "target": {"pattern": r"^\+[1-9]\d{7,14}$"}}},
+        {"properties": {"kind": {"const": "sms"}, "target": {"pattern": r"^\+[1-9][0-9]{7,14}$"}}},
     ]
 
 

@@ -80,7 +80,7 @@ def _group_arg() -> int | None:
     raw = request.args.get("group")
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
         raise Invalid("group must be a group id", fields={"group": "integer"})
     return int(raw)
 

@@ -104,7 +104,15 @@ class MessageResponse(BaseModel):
 
 
 
-class RouterCreateRequest(StrictBody):
+def _password_or_profile(schema: dict[str, Any]) -> None:
+    # A router needs a password unless it follows a credential profile.
+    schema["anyOf"] = [
+        {"required": ["password"], "properties": {"password": {"type": "string"}}},
+        {"required": ["credential_profile_id"], "properties": {"credential_profile_id": {"type": "integer"}}},
+    ]
+
+
+class RouterCreateRequest(StrictBody, json_schema_extra=_password_or_profile):
     name: str = Field(min_length=1, max_length=100, pattern=VISIBLE)
     host: str = Field(min_length=1, max_length=255, description="An IP address or a DNS name")
     # None: 80 as the contract says, or the protocol's own port (8728 api, 8729 api-ssl, 443 HTTPS).
