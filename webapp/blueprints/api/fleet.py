@@ -92,7 +92,7 @@ def group_list() -> Response:
 
 
 @bp.post("/groups/")
-@documented(Doc("Add a group", _GROUPS, {201: GroupOut, 409: ErrorResponse}, request=GroupCreate,
+@documented(Doc("Add a group", _GROUPS, {201: GroupOut, 404: ErrorResponse, 409: ErrorResponse}, request=GroupCreate,
                         description="Routers join a group with `group_id` on the router (POST/PUT/PATCH "
                         "`/routers/`); `GET /routers/?group=<id>&tag=<name>` lists a group's routers."))
 @jwt_required()
@@ -239,7 +239,7 @@ def incident_list() -> Response:
 
 @bp.post("/alerts/acknowledge/")
 @documented(Doc(
-    "Acknowledge many alerts: ids, one incident, or all", _ALERTS, {200: AcknowledgedOut},
+    "Acknowledge many alerts: ids, one incident, or all", _ALERTS, {200: AcknowledgedOut, 404: ErrorResponse},
     request=AcknowledgeMany, description="Give exactly one of `alert_ids`, `incident_id` or `all: true`. "
     "Alerts already acknowledged or resolved are skipped.",
 ))

@@ -130,8 +130,10 @@ class SafeChangeRequest(StrictBody):
     command: str = Field(min_length=1, max_length=200, pattern=COMMAND_PATH,
                          description="As execute-command: ip/service/set...")
     method: str = Field(default="POST", max_length=8, pattern=COMMAND_METHOD)
-    params: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
-    data: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
+    params: dict[Annotated[str, Field(min_length=1, max_length=100)], str | int | float | bool | None] | None = Field(
+        default=None, max_length=100)
+    data: dict[Annotated[str, Field(min_length=1, max_length=100)], str | int | float | bool | None] | None = Field(
+        default=None, max_length=100)
     confirm: bool = False
     rollback_minutes: Annotated[int, BeforeValidator(_integral)] = Field(default=5, ge=1, le=60,
                                   description="The router undoes the change after this long unless RouterDeck "
@@ -153,6 +155,9 @@ class SafeChangeOut(BaseModel):
     rollback_at: str
 
 
+_RO_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+
+
 class WireGuardIn(StrictBody):
     endpoint: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.:-]+$",
                           description="RouterDeck's public host or address")
@@ -166,8 +171,8 @@ class OnboardingRequest(StrictBody):
                                     description="RouterDeck's IPv4 address as the router sees it")
     protocol: str = Field(default="api-ssl", pattern="^(api-ssl|api|rest)$")
     routeros_major: Annotated[int, BeforeValidator(_integral)] = Field(default=7, ge=6, le=7)
-    username: str = Field(default="routerdeck", min_length=1, max_length=32)
-    identity: str | None = Field(default=None, max_length=32)
+    username: str = Field(default="routerdeck", min_length=1, max_length=32, pattern=_RO_NAME)
+    identity: str | None = Field(default=None, max_length=32, pattern=_RO_NAME)
     wireguard: WireGuardIn | None = None
 
 

@@ -123,7 +123,8 @@ def router_list() -> Response:
 
 
 @bp.post("/routers/")
-@documented(Doc("Add a router", _ROUTERS, {201: RouterOut}, request=RouterCreateRequest))
+@documented(Doc("Add a router", _ROUTERS, {201: RouterOut, 404: ErrorResponse}, request=RouterCreateRequest,
+                description="404 when `group_id` or `credential_profile_id` names no group or profile of yours."))
 @jwt_required()
 @policy(Capability.OPERATE)
 def router_create() -> Response:

@@ -127,7 +127,7 @@ class RouterCreateRequest(StrictBody, json_schema_extra=_password_or_profile):
     group_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1, description="The router's group (site)")
     credential_profile_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1,
                                               description="Use a credential profile's username and password")
-    tags: list[Annotated[str, Field(max_length=50)]] | None = Field(
+    tags: list[Annotated[str, Field(max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,49}$")]] | None = Field(
         default=None, max_length=20, description="Labels: letters, digits, _ . : - (1-50 each)"
     )
 
@@ -153,7 +153,7 @@ class RouterUpdateRequest(StrictBody):
     group_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1, description="null takes it out of its group")
     credential_profile_id: MaybeId = Field(default=None, ge=1, le=2**63 - 1,
                                               description="null stops following the profile (keeps its credentials)")
-    tags: list[Annotated[str, Field(max_length=50)]] | None = Field(
+    tags: list[Annotated[str, Field(max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,49}$")]] | None = Field(
         default=None, max_length=20, description="Replaces the router's tags; [] or null removes them all"
     )
 
