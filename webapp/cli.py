@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 from werkzeug.local import LocalProxy
 from werkzeug.serving import run_simple
 
+from webapp import payments_cli
 from webapp.services import accounts, vault
 from webapp.services import demo as demo_service
 from webapp.services.errors import ServiceError
@@ -205,9 +206,13 @@ def demo(host: str, port: int) -> None:
         from webapp import jobs
 
         jobs.runner_for(app).start()
+        from webapp.payments_cli import selling_demo
+
         try:
-            # app.run() is a no-op inside the flask CLI; serve with Werkzeug directly.
-            run_simple(host, port, app, threaded=True, use_reloader=False)
+            with selling_demo(app, user, hotspot.name, url) as portal_url:
+                click.echo(f"  buy WiFi as a customer: {portal_url} (simulated M-Pesa approves after 4 s)")
+                # app.run() is a no-op inside the flask CLI; serve with Werkzeug directly.
+                run_simple(host, port, app, threaded=True, use_reloader=False)
         finally:
             stop_polling.set()
 
@@ -224,3 +229,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(scale_scheduler)
     app.cli.add_command(scale_demo_fleet)
     app.cli.add_command(worker)
+    payments_cli.init_app(app)

@@ -85,6 +85,26 @@ class Defaults:
     SMS_SENDER_ID: str | None = None
     NOTIFY_TIMEOUT = 10.0
 
+    # Self-service sales. MPESA_BASE_URL is Daraja (sandbox by default; https://api.safaricom.co.ke live, or the
+    # loopback simulator); PUBLIC_BASE_URL is how Safaricom and the routers reach RouterDeck (callback URL,
+    # login page download); empty means the address of the request.
+    MPESA_BASE_URL = "https://sandbox.safaricom.co.ke"
+    MPESA_TIMEOUT = 10.0
+    PUBLIC_BASE_URL = ""
+    # STK prompts allowed per phone number, per device MAC and per client address within the window (seconds).
+    PORTAL_LIMIT_PER_PHONE = 3
+    PORTAL_LIMIT_PER_MAC = 5
+    PORTAL_LIMIT_PER_IP = 20
+    PORTAL_LIMIT_WINDOW = 600
+    # "thread" runs a payment's follow-up (router login, SMS, pool top-up) on a worker; "inline" in the request.
+    PORTAL_FOLLOW_UP = "thread"
+    # SMS receipts through Africa's Talking (or its simulator); no API key, no SMS.
+    SMS_BASE_URL = "https://api.africastalking.com"
+    SMS_USERNAME = "sandbox"
+    SMS_API_KEY: str | None = None
+    SMS_SENDER_ID = ""
+    SMS_TIMEOUT = 10.0
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -30,6 +30,9 @@ CROSS_FIELD_RULES = {
     "package_update_patch",
     # rx_bps/tx_bps need interface; from before to (which defaults to now); at most 400 days between them.
     "router_metrics",
+    # CustomerBuyGoodsOnline needs a till number, sent now or stored before.
+    "mpesa_settings_update_put",
+    "mpesa_settings_update_patch",
 }
 
 # The document is built from an app that is never served (nor its database opened); the test below checks

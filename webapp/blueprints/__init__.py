@@ -26,6 +26,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.blueprints.dashboard import bp as dashboard_bp
     from webapp.blueprints.docs import bp as docs_bp
     from webapp.blueprints.ops import bp as ops_bp
+    from webapp.blueprints.portal import bp as portal_bp
     from webapp.blueprints.preferences import bp as preferences_bp
     from webapp.extensions import csrf
 
@@ -38,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(preferences_bp, url_prefix="/dashboard")
+    app.register_blueprint(portal_bp)
 
     from flask import redirect, url_for
     from flask_login import current_user

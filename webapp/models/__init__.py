@@ -32,6 +32,7 @@ from webapp.models.monitoring import (
                                       NotificationChannel,
                                       PollState,
 )
+from webapp.models.payments import MpesaAccount, Payment, PaymentEvent, PoolVoucher, PortalSite, SmsMessage
 from webapp.models.scale import MetricChunk, WorkerHeartbeat
 
 __all__ = [
@@ -55,3 +56,4 @@ __all__ += ["Alert", "AlertRule", "CompactionMark", "MetricPoint", "MetricRollup
 __all__ += ["MetricChunk", "WorkerHeartbeat"]
 __all__ += ["CredentialProfile", "GroupCredential", "RouterCredential", "UpgradeInfo"]
 __all__ += ["ChannelSecret", "ConfigVersion", "RouterGroup", "RouterGroupMember", "RouterTag", "SafeChange"]
+__all__ += ["MpesaAccount", "Payment", "PaymentEvent", "PoolVoucher", "PortalSite", "SmsMessage"]

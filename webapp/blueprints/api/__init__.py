@@ -5,7 +5,7 @@ Importing the package imports every view module, which attach their routes to :d
 
 from __future__ import annotations
 
-from webapp.blueprints.api import fleet, hotspot, jobs, monitoring, routers, team, users
+from webapp.blueprints.api import fleet, hotspot, jobs, monitoring, payments, routers, team, users
 from webapp.blueprints.api.blueprint import bp
 
-__all__ = ["bp", "fleet", "hotspot", "jobs", "monitoring", "routers", "team", "users"]
+__all__ = ["bp", "fleet", "hotspot", "jobs", "monitoring", "payments", "routers", "team", "users"]

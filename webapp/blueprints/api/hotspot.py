@@ -25,7 +25,8 @@ from webapp.blueprints.api.hotspot_schemas import (
 )
 from webapp.blueprints.api.jobs import accepted
 from webapp.blueprints.api.presenters import page_out
-from webapp.models import HotspotSite, Package, Sale, Voucher, VoucherBatch
+from webapp.extensions import db
+from webapp.models import HotspotSite, Package, Router, Sale, Voucher, VoucherBatch
 from webapp.openapi import documented
 from webapp.permissions import Capability, policy
 from webapp.services import hotspot_settings, hotspot_sync, packages, sales, vouchers
@@ -176,6 +177,15 @@ def _drift_item_out(item: DriftItem) -> dict[str, Any]:
     }
 
 
+def portal_url_of(router_id: int) -> str:
+    """The router's public captive portal (created with its slug on first use)."""
+    from webapp.blueprints.api.payments import portal_url  # noqa: PLC0415 - payments imports this module's bp
+    from webapp.services.portal import site_for  # noqa: PLC0415
+
+    router = db.session.get(Router, router_id)
+    return portal_url(site_for(router)) if router is not None else ""
+
+
 def site_out(site: HotspotSite) -> dict[str, Any]:
     return {
         "router_id": site.router_id,
@@ -184,6 +194,7 @@ def site_out(site: HotspotSite) -> dict[str, Any]:
         "expiry_action": site.expiry_action,
         "last_sync_at": isoformat_z(site.last_sync_at),
         "last_sync_error": site.last_sync_error,
+        "portal_url": portal_url_of(site.router_id),
     }
 
 

@@ -44,7 +44,8 @@ def _price(value: Any) -> Any:
     if isinstance(value, float):
         # A JSON number is a binary double: 0.57 may arrive as 0.5700000000000001. One that is a whole
         # number of cents up to float precision is that amount; anything else keeps its digits (and fails).
-        cents = round(value * 100) if math.isfinite(value) else None
+        # (value * 100 overflows to infinity for doubles near the maximum, so that is what is checked.)
+        cents = round(value * 100) if math.isfinite(value * 100) else None
         if cents is not None and math.isclose(value, cents / 100, rel_tol=1e-12, abs_tol=0.0):
             return f"{cents / 100:.2f}"
         return value
@@ -361,6 +362,7 @@ class SiteSettings(BaseModel):
     expiry_action: Literal["remove", "disable"]
     last_sync_at: str | None
     last_sync_error: str | None
+    portal_url: str
 
 
 class SiteSettingsRequest(StrictBody):

@@ -5,7 +5,7 @@ Importing the package imports every page module, which attach their routes to :d
 
 from __future__ import annotations
 
-from webapp.blueprints.dashboard import fleet, home, hotspot, jobs, monitoring, routers, team
+from webapp.blueprints.dashboard import fleet, home, hotspot, jobs, monitoring, payments, routers, team
 from webapp.blueprints.dashboard.blueprint import bp
 
-__all__ = ["bp", "fleet", "home", "hotspot", "jobs", "monitoring", "routers", "team"]
+__all__ = ["bp", "fleet", "home", "hotspot", "jobs", "monitoring", "payments", "routers", "team"]

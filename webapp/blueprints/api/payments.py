@@ -1,0 +1,373 @@
+"""Payments in JSON: the public portal (packages, purchases, status), M-Pesa and SMS callbacks, and the owner's
+payments, M-Pesa settings and portal settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, current_app, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask_jwt_extended import current_user, jwt_required
+
+from webapp.blueprints.api import bp
+from webapp.blueprints.api.common import json_body, json_ok
+from webapp.blueprints.api.payments_schemas import (
+    MpesaSettingsRequest,
+    PortalSettingsRequest,
+    PurchaseRequest,
+)
+from webapp.blueprints.api.presenters import page_out
+from webapp.blueprints.api.routers import _moment
+from webapp.errors import error_response
+from webapp.extensions import db
+from webapp.models import Payment, PortalSite, SmsMessage
+from webapp.services import hotspot_pages, payments, portal, sms
+from webapp.services.daraja import DarajaError
+from webapp.services.errors import Invalid, ServiceError
+from webapp.services.hotspot_settings import site_of
+from webapp.services.pagination import page_numbers
+from webapp.services.phones import masked
+from webapp.services.routers import get_router
+from webapp.timeutil import isoformat_z
+
+STATUS_MESSAGES = {
+    "pending": "Check your phone and enter your M-Pesa PIN",
+    "paid": "Paid: you are online",
+    "failed": "The payment did not go through",
+    "cancelled": "You cancelled the M-Pesa prompt",
+    "expired": "The M-Pesa prompt timed out",
+}
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL others (Safaricom, routers, customers) can reach: ``PUBLIC_BASE_URL`` when set."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, **values, _external=True)
+
+
+def portal_url(site: PortalSite) -> str:
+    """The public portal address of a selling router."""
+    return external_url("portal.home", slug=site.slug)
+
+
+def _client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def safe_login_url(raw: str | None, site: PortalSite | None = None) -> str:
+    """``$(link-login-only)``/``$(link-orig)`` kept only when safe to send a voucher's credentials to.
+
+    A plain http(s) URL with no credentials in it; with ``site``, its host must be the hotspot itself: a private
+    address (the hotspot's own) or the hotspot's DNS name, so a crafted portal link cannot collect codes.
+    """
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        return ""
+    if site is not None and not _hotspot_host(site, host):
+        return ""
+    return raw[:500]
+
+
+def _hotspot_host(site: PortalSite, host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        dns_name = (site_of(site.router).dns_name or "").lower().rstrip(".")
+        return bool(dns_name) and host.lower().rstrip(".") == dns_name
+    return address.is_private or address.is_loopback
+
+
+def purchase_out(site: PortalSite, payment: Payment) -> dict[str, Any]:
+    """The customer's view of a purchase (the voucher only once paid)."""
+    body: dict[str, Any] = {
+        "id": payment.public_id,
+        "status": payment.status,
+        "status_url": external_url("api.portal_purchase_status", slug=site.slug, public_id=payment.public_id),
+        "amount": f"{payment.amount:.2f}",
+        "currency": payment.currency,
+        "package": payment.package_name,
+        "message": STATUS_MESSAGES[payment.status] if not payment.flag else
+        "The amount paid did not match the price; the hotspot owner will contact you",
+        "voucher": None,
+        "login_url": None,
+    }
+    if payment.status == "paid" and payment.voucher is not None:
+        voucher = payment.voucher
+        body["voucher"] = {"code": voucher.code, "password": voucher.password,
+                           "expires": isoformat_z(voucher.expires_at)}
+        body["login_url"] = payment.login_url or None
+    return body
+
+
+def _service_error(exc: ServiceError) -> Response:
+    extra: dict[str, Any] = {}
+    if exc.fields:
+        extra["fields"] = exc.fields
+    reason = getattr(exc, "reason", None)
+    if reason:
+        extra["reason"] = reason
+    response = error_response(exc.status, exc.message, **extra)
+    retry = getattr(exc, "retry_after", None)
+    if retry:
+        response.headers["Retry-After"] = str(retry)
+    return response
+
+
+# -- public portal -------------------------------------------------------------------------------------------
+
+
+@bp.get("/portal/<slug>/packages/")
+def portal_packages(slug: str) -> Response:
+    site = portal.site_by_slug(slug)
+    account = payments.account_of(site.router.user_id)
+    currency = payments.currency_for(site.router.user_id)
+    return json_ok({
+        "title": portal.title_of(site),
+        "portal_url": portal_url(site),
+        "purchases_url": external_url("api.portal_purchase", slug=site.slug),
+        "support_phone": site.support_phone,
+        "selling": bool(site.enabled and account is not None and account.configured),
+        "packages": [{**portal.package_view(p), "currency": currency} for p in portal.for_sale(site)],
+    })
+
+
+@bp.post("/portal/<slug>/purchases/")
+def portal_purchase(slug: str) -> Response:
+    site = portal.site_by_slug(slug)
+    body = json_body(PurchaseRequest)
+    purchase = payments.PurchaseRequest(
+        package_id=body.package_id, phone=body.phone, mac=body.mac or "", ip=body.ip or "", client_ip=_client_ip(),
+        login_url=safe_login_url(body.link_login_only, site), orig_url=safe_login_url(body.link_orig))
+    try:
+        payment = payments.start_purchase(
+            site, purchase, lambda token: external_url("api.mpesa_callback", token=token))
+    except (payments.RateLimited, payments.PaymentsUnavailable, DarajaError) as exc:
+        return _service_error(exc)
+    answer = purchase_out(site, payment)
+    response = json_ok({"id": answer["id"], "status": answer["status"], "status_url": answer["status_url"],
+                        "message": answer["message"]}, 202)
+    response.headers["Location"] = answer["status_url"]
+    return response
+
+
+@bp.get("/portal/<slug>/purchases/<public_id>/")
+def portal_purchase_status(slug: str, public_id: str) -> Response:
+    site = portal.site_by_slug(slug)
+    payment = payments.public_payment(site, public_id)
+    response = json_ok(purchase_out(site, payment))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- provider callbacks --------------------------------------------------------------------------------------
+
+
+@bp.post("/payments/mpesa/callback/<token>/")
+def mpesa_callback(token: str) -> Response:
+    body = request.get_json(silent=True, force=True)
+    status, answer = payments.handle_callback(token, body, request.remote_addr)
+    return json_ok(answer, status)
+
+
+def sms_delivery_token() -> str:
+    """The secret path part Africa's Talking's delivery reports carry (derived from SECRET_KEY)."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, b"sms-delivery-reports", hashlib.sha256).hexdigest()[:32]
+
+
+@bp.post("/sms/delivery/<token>/")
+def sms_delivery(token: str) -> Response:
+    if not hmac.compare_digest(token, sms_delivery_token()):
+        current_app.logger.warning("SMS delivery report refused from %s: wrong token", request.remote_addr)
+        return error_response(404)
+    known = sms.delivery_report({k: str(v) for k, v in request.form.items()})
+    return json_ok({"message": "recorded" if known else "unknown message id"})
+
+
+# -- owners --------------------------------------------------------------------------------------------------
+
+
+def payment_out(payment: Payment) -> dict[str, Any]:
+    message = db.session.query(SmsMessage.status).filter(SmsMessage.payment_id == payment.id).scalar()
+    return {
+        "id": payment.id,
+        "router_id": payment.router_id,
+        "package_id": payment.package_id,
+        "package_name": payment.package_name,
+        "amount": f"{payment.amount:.2f}",
+        "currency": payment.currency,
+        "phone": payment.phone,
+        "mac": payment.mac,
+        "ip": payment.ip,
+        "status": payment.status,
+        "result_code": payment.result_code,
+        "result_desc": payment.result_desc,
+        "checkout_request_id": payment.checkout_request_id,
+        "merchant_request_id": payment.merchant_request_id,
+        "mpesa_receipt": payment.mpesa_receipt,
+        "paid_amount": f"{payment.paid_amount:.2f}" if payment.paid_amount is not None else None,
+        "flag": payment.flag,
+        "settled_by": payment.settled_by,
+        "voucher_id": payment.voucher_id,
+        "voucher_code": payment.voucher.code if payment.voucher is not None else None,
+        "sale_id": payment.sale_id,
+        "router_login": payment.router_login,
+        "sms_status": message,
+        "created_at": isoformat_z(payment.created_at),
+        "settled_at": isoformat_z(payment.settled_at),
+    }
+
+
+def payment_detail_out(payment: Payment) -> dict[str, Any]:
+    message = db.session.query(SmsMessage).filter(SmsMessage.payment_id == payment.id).one_or_none()
+    return {
+        **payment_out(payment),
+        "events": [{"id": e.id, "kind": e.kind, "source_ip": e.source_ip, "note": e.note, "body": e.body,
+                    "created_at": isoformat_z(e.created_at)} for e in payments.events_of(payment)],
+        "sms": None if message is None else {
+            "phone": message.phone, "status": message.status, "provider_status": message.provider_status,
+            "message_id": message.message_id, "cost": message.cost, "failure_reason": message.failure_reason,
+            "sent_at": isoformat_z(message.created_at)},
+    }
+
+
+def _filters() -> payments.PaymentFilters:
+    router = request.args.get("router")
+    router_id = None
+    if router:
+        if not (router.isascii() and router.isdigit()):
+            raise Invalid("router must be an id", fields={"router": "integer"})
+        router_id = get_router(current_user, int(router)).id
+    flagged = (request.args.get("flagged") or "").lower()
+    if flagged not in ("", "true", "false", "1", "0"):
+        raise Invalid("flagged must be true or false", fields={"flagged": "true or false"})
+    return payments.PaymentFilters(status=request.args.get("status") or None, router_id=router_id,
+                                   phone=request.args.get("phone") or None, since=_moment("created__gte"),
+                                   until=_moment("created__lt"), flagged=flagged in ("true", "1"))
+
+
+@bp.get("/payments/")
+@jwt_required()
+def payment_list() -> Response:
+    page, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
+    found = payments.list_payments(current_user, _filters(), page, size)
+    return json_ok(page_out(found, [payment_out(p) for p in found.items]))
+
+
+@bp.get("/payments/<int:payment_id>/")
+@jwt_required()
+def payment_detail(payment_id: int) -> Response:
+    return json_ok(payment_detail_out(payments.get_payment(current_user, payment_id)))
+
+
+@bp.post("/payments/<int:payment_id>/query/")
+@jwt_required()
+def payment_query(payment_id: int) -> Response:
+    try:
+        payment = payments.query_now(current_user, payment_id, request.remote_addr)
+    except DarajaError as exc:
+        return _service_error(exc)
+    return json_ok(payment_detail_out(payment))
+
+
+def settings_out() -> dict[str, Any]:
+    account = payments.account_of(current_user.id)
+    view = payments.settings_view(account)
+    view["callback_url"] = external_url("api.mpesa_callback", token=account.callback_token) if account else ""
+    return view
+
+
+@bp.get("/payments/settings/")
+@jwt_required()
+def mpesa_settings() -> Response:
+    return json_ok(settings_out())
+
+
+@bp.put("/payments/settings/")
+@bp.patch("/payments/settings/")
+@jwt_required()
+def mpesa_settings_update() -> Response:
+    body = json_body(MpesaSettingsRequest)
+    payments.update_settings(current_user, body.model_dump(exclude_unset=True), request.remote_addr)
+    return json_ok(settings_out())
+
+
+def portal_settings_out(site: PortalSite) -> dict[str, Any]:
+    return {
+        "router_id": site.router_id, "slug": site.slug, "portal_url": portal_url(site), "enabled": site.enabled,
+        "title": site.title, "primary_color": site.primary_color, "accent_color": site.accent_color,
+        "logo_url": site.logo_url, "support_phone": site.support_phone, "pool_size": site.pool_size,
+        "silence_hours": site.silence_hours,
+        "pool": {str(k): v for k, v in portal.pool_counts(site.router_id).items()},
+    }
+
+
+@bp.get("/routers/<int:router_id>/portal/")
+@jwt_required()
+def portal_settings(router_id: int) -> Response:
+    return json_ok(portal_settings_out(portal.portal_site(current_user, router_id)))
+
+
+@bp.put("/routers/<int:router_id>/portal/")
+@bp.patch("/routers/<int:router_id>/portal/")
+@jwt_required()
+def portal_settings_update(router_id: int) -> Response:
+    body = json_body(PortalSettingsRequest)
+    site = portal.update_site(current_user, router_id, body.model_dump(exclude_unset=True), request.remote_addr)
+    return json_ok(portal_settings_out(site))
+
+
+def login_page_out(plan: hotspot_pages.InstallPlan) -> dict[str, Any]:
+    return {"router_id": plan.router.id, "installed": plan.installed, "html_directory": plan.html_directory,
+            "login_url": plan.login_url, "walled_garden_host": plan.host, "commands": plan.commands,
+            "html": plan.html}
+
+
+def _login_urls(site: PortalSite) -> tuple[str, str]:
+    return external_url("portal.hotspot_login_html", slug=site.slug), portal_url(site)
+
+
+@bp.get("/routers/<int:router_id>/portal/login-page/")
+@jwt_required()
+def portal_login_page(router_id: int) -> Response:
+    site = portal.portal_site(current_user, router_id)
+    return json_ok(login_page_out(hotspot_pages.plan(current_user, router_id, *_login_urls(site))))
+
+
+@bp.post("/routers/<int:router_id>/portal/login-page/")
+@jwt_required()
+def portal_login_page_install(router_id: int) -> Response:
+    site = portal.portal_site(current_user, router_id)
+    plan = hotspot_pages.install(current_user, router_id, *_login_urls(site), ip_address=request.remote_addr)
+    return json_ok(login_page_out(plan))
+
+
+@bp.delete("/routers/<int:router_id>/portal/login-page/")
+@jwt_required()
+def portal_login_page_uninstall(router_id: int) -> Response:
+    hotspot_pages.uninstall(current_user, router_id, request.remote_addr)
+    return json_ok({"message": "The router's own login page is back; RouterDeck's walled-garden entries are gone"})
+
+
+def masked_phone(payment: Payment) -> str:
+    """The phone as a customer-facing page may show it."""
+    return masked(payment.phone)
+
+
+@bp.record_once
+def _document(_state: BlueprintSetupState) -> None:
+    from webapp.blueprints.api import payments_docs  # noqa: PLC0415
+
+    payments_docs.register()
