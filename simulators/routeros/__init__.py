@@ -60,6 +60,7 @@ listener before the command's reply; enabling binds the same port again.
 
 from __future__ import annotations
 
+from simulators.routeros import hotspot_portal as _hotspot_portal  # noqa: F401 - /tool/fetch, walled garden
 from simulators.routeros import system as _system  # noqa: F401 - registers /file, /export, scheduler...
 from simulators.routeros.faults import FAULT_PARAMETERS
 from simulators.routeros.fleet import Simulator

@@ -69,9 +69,30 @@ WALLED_GARDEN_IP = MenuSchema(
 )
 
 
+#: The servlet pages RouterOS copies into a hotspot profile's html-directory (shortened: the variables are real).
+DEFAULT_PAGES = {
+    "login.html": (
+        "<html><head><title>internet hotspot > login</title></head><body>\n"
+        "$(if error)<p>$(error)</p>$(endif)\n"
+        '<form name="login" action="$(link-login-only)" method="post">\n'
+        '<input type="hidden" name="dst" value="$(link-orig)"><input type="hidden" name="popup" value="true">\n'
+        'login <input name="username" value="$(username)"> password <input name="password" type="password">\n'
+        '<input type="submit" value="OK"></form></body></html>\n'
+    ),
+    "alogin.html": '<html><head><meta http-equiv="refresh" content="2; url=$(link-redirect)"></head>'
+                   "<body>You are logged in</body></html>\n",
+    "status.html": "<html><body>$(username): $(uptime), $(bytes-in-nice)/$(bytes-out-nice)</body></html>\n",
+}
+
+
 def _populate(state: RouterState) -> None:
     for schema in (WALLED_GARDEN, WALLED_GARDEN_IP):
         state.tables[schema.path] = Table(schema)
+    directories = {item.get("html-directory") or "hotspot"
+                   for item in state.tables["ip/hotspot/profile"].items.values()}
+    for directory in sorted(directories):
+        for name, page in DEFAULT_PAGES.items():
+            add_file(state, f"{directory}/{name}", page)
 
 
 def _fetch(state: RouterState, args: Mapping[str, str]) -> Reply:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.core import Router
 from webapp.models.hotspot import Package, Sale, Voucher
 from webapp.timeutil import utcnow
@@ -21,7 +21,7 @@ from webapp.timeutil import utcnow
 PAYMENT_STATES = ("pending", "paid", "failed", "cancelled", "expired")
 
 
-class MpesaAccount(db.Model):
+class MpesaAccount(Model):
     """One owner's Daraja credentials (encrypted like router passwords) and callback token."""
 
     __tablename__ = "mpesa_accounts"
@@ -47,7 +47,7 @@ class MpesaAccount(db.Model):
                     and self.shortcode)
 
 
-class PortalSite(db.Model):
+class PortalSite(Model):
     """A router's public captive portal: its slug, look and the size of its voucher pool."""
 
     __tablename__ = "portal_sites"
@@ -74,7 +74,7 @@ class PortalSite(db.Model):
     router: Mapped[Router] = relationship()
 
 
-class Payment(db.Model):
+class Payment(Model):
     """One STK Push request and what became of it; at most one voucher and one sale."""
 
     __tablename__ = "payments"
@@ -128,7 +128,7 @@ class Payment(db.Model):
     sale: Mapped[Sale | None] = relationship()
 
 
-class PaymentEvent(db.Model):
+class PaymentEvent(Model):
     """Everything a provider told us about payments, kept raw for audit (refused calls too)."""
 
     __tablename__ = "payment_events"
@@ -146,7 +146,7 @@ class PaymentEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PoolVoucher(db.Model):
+class PoolVoucher(Model):
     """A voucher kept unsold on a selling router, so a payment can hand one out without reaching the router."""
 
     __tablename__ = "portal_pool"
@@ -163,7 +163,7 @@ class PoolVoucher(db.Model):
     voucher: Mapped[Voucher] = relationship()
 
 
-class SmsMessage(db.Model):
+class SmsMessage(Model):
     """One SMS receipt: what the provider said when sending, and its delivery report."""
 
     __tablename__ = "sms_messages"

@@ -98,7 +98,7 @@ def _html_directory(client: Any) -> str:
     for server in servers:
         directory = profiles.get(server.get("profile"), {}).get("html-directory")
         if directory:
-            return directory.strip("/")
+            return str(directory).strip("/")
     return "hotspot"
 
 
@@ -122,7 +122,7 @@ def plan(actor: User, router_id: int, login_url: str, portal_url: str) -> Instal
 def _read_file(client: Any, name: str) -> str | None:
     for row in client.print("file", proplist=["name", "contents"]):
         if row.get("name") == name:
-            return row.get("contents", "")
+            return str(row.get("contents", ""))
     return None
 
 
@@ -154,8 +154,9 @@ def install(actor: User, router_id: int, login_url: str, portal_url: str, ip_add
             by_ip = client.print(WALLED_GARDEN_IP, proplist=[".id", "dst-address", "comment"])
             if not any(row.get("comment") == MARK and row.get("dst-address") == result.host for row in by_ip):
                 client.add(WALLED_GARDEN_IP, {"dst-address": result.host, "action": "accept", "comment": MARK})
-    site = db.session.get(PortalSite, router_id)
-    assert site is not None
+    stored = db.session.get(PortalSite, router_id)
+    assert stored is not None
+    site = stored
     if first_time:
         site.previous_login_html = previous
         site.previous_html_directory = directory
@@ -193,8 +194,9 @@ def uninstall(actor: User, router_id: int, ip_address: str | None = None) -> Non
             for row in client.print(menu, proplist=[".id", "comment"]):
                 if row.get("comment") == MARK:
                     client.remove(menu, row[".id"])
-    site = db.session.get(PortalSite, router_id)
-    assert site is not None
+    stored = db.session.get(PortalSite, router_id)
+    assert stored is not None
+    site = stored
     site.installed_at = None
     site.previous_login_html = None
     audit.record(actor, "portal.uninstall", f"Router's own login page restored on {router.name}",

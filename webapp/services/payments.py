@@ -29,6 +29,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from webapp.database import rowcount
 from webapp.extensions import db
 from webapp.models import (
     MpesaAccount,
@@ -472,8 +473,8 @@ def apply_result(payment_id: int, result_code: int, result_desc: str, items: dic
             values["flag"] = "amount_mismatch"
             values["result_desc"] = f"Paid {paid} instead of {payment.amount}: flagged, nothing sold"[:255]
     try:
-        won = db.session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
-                                 .values(**values)).rowcount == 1
+        won = rowcount(db.session.execute(update(Payment).where(Payment.id == payment_id,
+                                                                Payment.status == "pending").values(**values))) == 1
         if not won:
             db.session.rollback()
             return False
@@ -531,9 +532,9 @@ def _take_from_pool(payment: Payment, package: Package) -> Voucher | None:
             .order_by(PoolVoucher.created_at, PoolVoucher.voucher_id).limit(1))
         if candidate is None:
             return None
-        taken = db.session.execute(update(PoolVoucher).where(PoolVoucher.voucher_id == candidate,
-                                                             PoolVoucher.state == "available")
-                                   .values(state="assigned", payment_id=payment.id)).rowcount
+        taken = rowcount(db.session.execute(update(PoolVoucher).where(PoolVoucher.voucher_id == candidate,
+                                                                      PoolVoucher.state == "available")
+                                            .values(state="assigned", payment_id=payment.id)))
         if taken == 1:
             return db.session.get(Voucher, candidate)
     return None
@@ -613,9 +614,10 @@ def sweep(now: datetime | None = None, limit: int = 100) -> SweepReport:
     stale = list(db.session.scalars(select(Payment.id).where(Payment.status == "pending",
                                                              Payment.created_at <= moment - EXPIRE_AFTER).limit(limit)))
     for payment_id in stale:
-        expired = db.session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
-                                     .values(status="expired", settled_at=moment, settled_by="sweep",
-                                             result_desc="No answer from M-Pesa within 2 hours")).rowcount
+        expired = rowcount(db.session.execute(
+            update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
+            .values(status="expired", settled_at=moment, settled_by="sweep",
+                    result_desc="No answer from M-Pesa within 2 hours")))
         db.session.commit()
         report.expired += expired
     due = list(db.session.scalars(
@@ -681,7 +683,8 @@ def get_payment(actor: User, payment_id: int) -> Payment:
 
     :raises NotFound: when it does not exist or belongs to someone else.
     """
-    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id, Payment.user_id == actor.id))
+    payment: Payment | None = db.session.scalar(select(Payment).where(Payment.id == payment_id,
+                                                                      Payment.user_id == actor.id))
     if payment is None:
         raise NotFound("Payment not found")
     return payment
@@ -717,8 +720,8 @@ def public_payment(site: PortalSite, public_id: str) -> Payment:
 
     :raises NotFound: unknown id, or a payment of another hotspot.
     """
-    payment = db.session.scalar(select(Payment).where(Payment.public_id == public_id,
-                                                      Payment.router_id == site.router_id))
+    payment: Payment | None = db.session.scalar(select(Payment).where(Payment.public_id == public_id,
+                                                                      Payment.router_id == site.router_id))
     if payment is None:
         raise NotFound("Payment not found")
     return payment

@@ -49,7 +49,7 @@ def _slug_for(router: Router) -> str:
 
 def site_for(router: Router) -> PortalSite:
     """The router's portal row, created (with a fresh public slug) on first use; commits when created."""
-    site = db.session.get(PortalSite, router.id)
+    site: PortalSite | None = db.session.get(PortalSite, router.id)
     if site is None:
         site = PortalSite(router_id=router.id, slug=_slug_for(router), enabled=True, title="",
                           primary_color="#1e7b34", accent_color="#f4b400", logo_url="", support_phone="", pool_size=3,
@@ -64,7 +64,7 @@ def site_by_slug(slug: str) -> PortalSite:
 
     :raises NotFound: unknown slug.
     """
-    site = db.session.scalar(select(PortalSite).where(PortalSite.slug == slug)) if slug else None
+    site: PortalSite | None = db.session.scalar(select(PortalSite).where(PortalSite.slug == slug)) if slug else None
     if site is None:
         raise NotFound("No such hotspot")
     return site
@@ -260,7 +260,7 @@ def replenish_pool(router_id: int, now: datetime | None = None) -> int:
 
 
 def _executor_for() -> ThreadPoolExecutor:
-    global _executor  # noqa: PLW0603 - one small pool per process
+    global _executor
     with _executor_lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="portal-follow-up")
@@ -303,10 +303,11 @@ def follow_up(payment_id: int) -> None:
     voucher = db.session.get(Voucher, payment.voucher_id)
     assert voucher is not None
     outcome = _login_on_router(router, payment, voucher)
-    payment = db.session.get(Payment, payment_id)  # type: ignore[assignment]
-    payment.router_login = outcome[:255]
+    refreshed = db.session.get(Payment, payment_id)
+    assert refreshed is not None
+    refreshed.router_login = outcome[:255]
     db.session.commit()
-    _send_receipt(payment, voucher)
+    _send_receipt(refreshed, voucher)
     replenish_pool(router.id)
 
 
@@ -357,7 +358,7 @@ def _send_receipt(payment: Payment, voucher: Voucher) -> None:
 
 def shutdown() -> None:
     """Stop the follow-up workers (tests and process exit)."""
-    global _executor  # noqa: PLW0603
+    global _executor
     with _executor_lock:
         executor, _executor = _executor, None
     if executor is not None:

@@ -95,7 +95,8 @@ def provider() -> SmsProvider | None:
 
 def send_message(user_id: int, phone: str, text: str, payment_id: int | None = None) -> SmsMessage:
     """Record the message, send it with no transaction open, record what the provider said."""
-    existing = db.session.scalar(select(SmsMessage).where(SmsMessage.payment_id == payment_id)) if payment_id else None
+    existing: SmsMessage | None = (db.session.scalar(select(SmsMessage).where(SmsMessage.payment_id == payment_id))
+                                   if payment_id else None)
     if existing is not None:
         return existing
     message = SmsMessage(user_id=user_id, payment_id=payment_id, phone="+" + phone.lstrip("+"), body=text[:480],

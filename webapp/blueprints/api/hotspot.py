@@ -179,8 +179,8 @@ def _drift_item_out(item: DriftItem) -> dict[str, Any]:
 
 def portal_url_of(router_id: int) -> str:
     """The router's public captive portal (created with its slug on first use)."""
-    from webapp.blueprints.api.payments import portal_url  # noqa: PLC0415 - payments imports this module's bp
-    from webapp.services.portal import site_for  # noqa: PLC0415
+    from webapp.blueprints.api.payments import portal_url
+    from webapp.services.portal import site_for
 
     router = db.session.get(Router, router_id)
     return portal_url(site_for(router)) if router is not None else ""

@@ -28,7 +28,7 @@ from webapp.models import Payment, PortalSite, SmsMessage
 from webapp.services import hotspot_pages, payments, portal, sms
 from webapp.services.daraja import DarajaError
 from webapp.services.errors import Invalid, ServiceError
-from webapp.services.hotspot_settings import site_of
+from webapp.services.hotspot_settings import currency_for, site_of
 from webapp.services.pagination import page_numbers
 from webapp.services.phones import masked
 from webapp.services.routers import get_router
@@ -132,7 +132,7 @@ def _service_error(exc: ServiceError) -> Response:
 def portal_packages(slug: str) -> Response:
     site = portal.site_by_slug(slug)
     account = payments.account_of(site.router.user_id)
-    currency = payments.currency_for(site.router.user_id)
+    currency = currency_for(site.router.user_id)
     return json_ok({
         "title": portal.title_of(site),
         "portal_url": portal_url(site),
@@ -368,6 +368,6 @@ def masked_phone(payment: Payment) -> str:
 
 @bp.record_once
 def _document(_state: BlueprintSetupState) -> None:
-    from webapp.blueprints.api import payments_docs  # noqa: PLC0415
+    from webapp.blueprints.api import payments_docs
 
     payments_docs.register()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -12,9 +12,9 @@ from flask_login import current_user
 from webapp.blueprints.api.payments import external_url, portal_url
 from webapp.blueprints.dashboard import bp
 from webapp.extensions import db
-from webapp.services import payments, portal
+from webapp.services import hotspot_pages, payments, portal
 from webapp.services.daraja import DarajaError
-from webapp.services.errors import Invalid, ServiceError
+from webapp.services.errors import Conflict, Invalid, RouterError, ServiceError
 from webapp.services.pagination import page_numbers
 from webapp.services.routers import get_router, list_routers
 
@@ -22,7 +22,7 @@ from webapp.services.routers import get_router, list_routers
 def _date(name: str) -> datetime | None:
     raw = request.args.get(name) or ""
     try:
-        return datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time()) if raw else None
+        return datetime.combine(date.fromisoformat(raw), time()) if raw else None
     except ValueError:
         return None
 
@@ -118,4 +118,40 @@ def portal_save(router_id: int):  # type: ignore[no-untyped-def]
         return render_template("payments/portal.html", **_portal_context(router_id, exc.fields)), 422
     portal.replenish_pool(router_id)
     flash(_("Portal saved."), "success")
+    return redirect(url_for("dashboard.portal_page", router_id=router_id), code=303)
+
+
+def _login_urls(router_id: int) -> tuple[str, str]:
+    site = portal.portal_site(current_user, router_id)
+    return external_url("portal.hotspot_login_html", slug=site.slug), portal_url(site)
+
+
+@bp.get("/routers/<int:router_id>/portal/login-page")
+def portal_login_page(router_id: int):  # type: ignore[no-untyped-def]
+    try:
+        plan = hotspot_pages.plan(current_user, router_id, *_login_urls(router_id))
+    except RouterError as exc:
+        return render_template("payments/_login_page.html", plan=None, router_id=router_id, error=exc.message)
+    return render_template("payments/_login_page.html", plan=plan, router_id=router_id, error=None)
+
+
+@bp.post("/routers/<int:router_id>/portal/login-page")
+def portal_login_page_install(router_id: int):  # type: ignore[no-untyped-def]
+    try:
+        hotspot_pages.install(current_user, router_id, *_login_urls(router_id), ip_address=request.remote_addr)
+    except RouterError as exc:
+        flash(_("The router could not install the login page: %(reason)s", reason=exc.message), "error")
+    else:
+        flash(_("The router now sends its hotspot's devices to the portal."), "success")
+    return redirect(url_for("dashboard.portal_page", router_id=router_id), code=303)
+
+
+@bp.post("/routers/<int:router_id>/portal/login-page/undo")
+def portal_login_page_uninstall(router_id: int):  # type: ignore[no-untyped-def]
+    try:
+        hotspot_pages.uninstall(current_user, router_id, request.remote_addr)
+    except (RouterError, Conflict) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The router's own login page is back."), "success")
     return redirect(url_for("dashboard.portal_page", router_id=router_id), code=303)

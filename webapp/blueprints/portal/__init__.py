@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from webapp.blueprints.api.payments import external_url, purchase_out, safe_login_url
 from webapp.models import PortalSite
 from webapp.services import hotspot_pages, payments, portal
 from webapp.services.daraja import DarajaError
 from webapp.services.errors import Invalid, NotFound, ServiceError
+from webapp.services.hotspot_settings import currency_for
 from webapp.services.phones import masked
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -33,7 +35,7 @@ def _hotspot_args(site: PortalSite) -> dict[str, str]:
 
 def _page(site: PortalSite, status: int = 200, **context: Any) -> Response:
     account = payments.account_of(site.router.user_id)
-    currency = payments.currency_for(site.router.user_id)
+    currency = currency_for(site.router.user_id)
     response = make_response(render_template(
         "portal/page.html", site=site, title=portal.title_of(site), currency=currency,
         packages=[portal.package_view(p) for p in portal.for_sale(site)], hotspot=_hotspot_args(site),
@@ -48,7 +50,7 @@ def home(slug: str) -> Response:
 
 
 @bp.post("/<slug>/buy")
-def buy(slug: str) -> Response:
+def buy(slug: str) -> ResponseReturnValue:
     site = portal.site_by_slug(slug)
     hotspot = _hotspot_args(site)
     form = {"phone": (request.form.get("phone") or "")[:32], "package_id": request.form.get("package_id") or ""}
