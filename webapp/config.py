@@ -98,11 +98,7 @@ class Defaults:
     PORTAL_LIMIT_WINDOW = 600
     # "thread" runs a payment's follow-up (router login, SMS, pool top-up) on a worker; "inline" in the request.
     PORTAL_FOLLOW_UP = "thread"
-    # SMS receipts through Africa's Talking (or its simulator); no API key, no SMS.
-    SMS_BASE_URL = "https://api.africastalking.com"
-    SMS_USERNAME = "sandbox"
-    SMS_API_KEY: str | None = None
-    SMS_SENDER_ID = ""
+    # SMS receipts go through the SMS_* account above (no API key, no SMS) with this timeout.
     SMS_TIMEOUT = 10.0
 
     SESSION_COOKIE_HTTPONLY = True

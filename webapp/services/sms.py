@@ -89,7 +89,8 @@ def provider() -> SmsProvider | None:
     config = current_app.config
     if not config.get("SMS_API_KEY"):
         return None
-    return AfricasTalking(str(config["SMS_BASE_URL"]), str(config["SMS_USERNAME"]), str(config["SMS_API_KEY"]),
+    return AfricasTalking(str(config["SMS_BASE_URL"]), str(config.get("SMS_USERNAME") or "sandbox"),
+                          str(config["SMS_API_KEY"]),
                           str(config.get("SMS_SENDER_ID") or ""), float(config.get("SMS_TIMEOUT", 10.0)))
 
 
