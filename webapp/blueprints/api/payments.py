@@ -10,21 +10,30 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, request, url_for
-from flask.blueprints import BlueprintSetupState
 from flask_jwt_extended import current_user, jwt_required
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.payments_schemas import (
+    CallbackAck,
+    LoginPage,
+    MpesaSettings,
     MpesaSettingsRequest,
+    PaymentDetail,
+    PaymentPage,
+    PortalInfo,
+    PortalSettings,
     PortalSettingsRequest,
     PurchaseRequest,
+    PurchaseStatus,
 )
 from webapp.blueprints.api.presenters import page_out
 from webapp.blueprints.api.routers import _moment
+from webapp.blueprints.api.schemas import MessageResponse
 from webapp.errors import error_response
 from webapp.extensions import db
 from webapp.models import Payment, PortalSite, SmsMessage
+from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
 from webapp.services import hotspot_pages, payments, portal, sms
 from webapp.services.daraja import DarajaError
 from webapp.services.errors import Invalid, ServiceError
@@ -33,6 +42,13 @@ from webapp.services.pagination import page_numbers
 from webapp.services.phones import masked
 from webapp.services.routers import get_router
 from webapp.timeutil import isoformat_z
+
+_PORTAL = Tag("Captive portal", "The public pages customers buy from (no login; ids are unguessable) and each "
+              "router's portal settings and login page.")
+_PAYMENTS = Tag("Payments", "M-Pesa STK payments, their raw callbacks, the owner's M-Pesa account and the "
+                "providers' callbacks.")
+_PROVIDER = {409: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse}
+_ROUTER = Param("router", ID_SCHEMA, "Only this router's (404 if not yours).")
 
 STATUS_MESSAGES = {
     "pending": "Check your phone and enter your M-Pesa PIN",
@@ -129,6 +145,10 @@ def _service_error(exc: ServiceError) -> Response:
 
 
 @bp.get("/portal/<slug>/packages/")
+@documented(Doc(
+        "A hotspot's packages for sale", _PORTAL, {200: PortalInfo}, auth=None, extra_errors=(404,),
+        description="Public: what the portal at `portal_url` sells, with prices in the owner's currency.",
+    ))
 def portal_packages(slug: str) -> Response:
     site = portal.site_by_slug(slug)
     account = payments.account_of(site.router.user_id)
@@ -144,6 +164,15 @@ def portal_packages(slug: str) -> Response:
 
 
 @bp.post("/portal/<slug>/purchases/")
+@documented(Doc(
+        "Buy a package with M-Pesa (STK Push)", _PORTAL, {202: PurchaseStatus, 429: ErrorResponse, **_PROVIDER},
+        request=PurchaseRequest, auth=None, extra_errors=(404,),
+        description="Public. Sends the M-Pesa prompt to `phone` and answers 202 with `id`, `status` (`pending`) "
+        "and `status_url`. Rate limited per phone, per device MAC and per client address (429 with "
+        "`Retry-After`). 404 for a package not on sale here; 409 with `reason` when the hotspot does not "
+        "sell online (portal off, M-Pesa not set up); 502/504 with `reason` when M-Pesa refuses "
+        "or cannot be reached.",
+    ))
 def portal_purchase(slug: str) -> Response:
     site = portal.site_by_slug(slug)
     body = json_body(PurchaseRequest)
@@ -163,6 +192,11 @@ def portal_purchase(slug: str) -> Response:
 
 
 @bp.get("/portal/<slug>/purchases/<public_id>/")
+@documented(Doc(
+        "How a purchase is going", _PORTAL, {200: PurchaseStatus}, auth=None,
+        description="Public (the id is unguessable). `status` is pending|paid|failed|cancelled|expired; once "
+        "paid, `voucher` has `code`, `password` and `expires`, and `login_url` is the hotspot's login address.",
+    ))
 def portal_purchase_status(slug: str, public_id: str) -> Response:
     site = portal.site_by_slug(slug)
     payment = payments.public_payment(site, public_id)
@@ -175,6 +209,12 @@ def portal_purchase_status(slug: str, public_id: str) -> Response:
 
 
 @bp.post("/payments/mpesa/callback/<token>/")
+@documented(Doc(
+        "M-Pesa STK callback (Safaricom calls this)", _PAYMENTS, {200: CallbackAck, 403: ErrorResponse},
+        auth=None, extra_errors=(400, 404),
+        description="The URL carries the owner's unguessable token (see `callback_url` in the settings); an "
+        "optional allow-list restricts source addresses. Everything received is kept; refusals are logged.",
+    ))
 def mpesa_callback(token: str) -> Response:
     body = request.get_json(silent=True, force=True)
     status, answer = payments.handle_callback(token, body, request.remote_addr)
@@ -188,6 +228,10 @@ def sms_delivery_token() -> str:
 
 
 @bp.post("/sms/delivery/<token>/")
+@documented(Doc(
+        "SMS delivery report (Africa's Talking calls this)", _PAYMENTS, {200: MessageResponse}, auth=None,
+        extra_errors=(404,), description="Form-encoded `id`, `status`, `phoneNumber`, `failureReason`.",
+    ))
 def sms_delivery(token: str) -> Response:
     if not hmac.compare_digest(token, sms_delivery_token()):
         current_app.logger.warning("SMS delivery report refused from %s: wrong token", request.remote_addr)
@@ -259,6 +303,16 @@ def _filters() -> payments.PaymentFilters:
 
 
 @bp.get("/payments/")
+@documented(Doc(
+        "Your payments", _PAYMENTS, {200: PaymentPage},
+        query=(*PAGINATION, _ROUTER,
+               Param("status", {"type": "string", "enum": list(payments.STATES)}, "Only payments in this status."),
+               Param("phone", {"type": "string"}, "Phone number contains (07… or 2547…)."),
+               Param("flagged", {"type": "boolean"}, "Only payments that need a person (wrong amount)."),
+               Param("created__gte", {"type": "string", "format": "date-time"}, "Created at or after."),
+               Param("created__lt", {"type": "string", "format": "date-time"}, "Created before.")),
+        extra_errors=(404,),
+    ))
 @jwt_required()
 def payment_list() -> Response:
     page, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
@@ -267,12 +321,18 @@ def payment_list() -> Response:
 
 
 @bp.get("/payments/<int:payment_id>/")
+@documented(Doc("One payment, with its raw callbacks and SMS", _PAYMENTS, {200: PaymentDetail}))
 @jwt_required()
 def payment_detail(payment_id: int) -> Response:
     return json_ok(payment_detail_out(payments.get_payment(current_user, payment_id)))
 
 
 @bp.post("/payments/<int:payment_id>/query/")
+@documented(Doc(
+        "Ask M-Pesa now how a pending payment ended", _PAYMENTS, {200: PaymentDetail, 409: ErrorResponse,
+                                                                  **_PROVIDER},
+        description="STK Push Query; a final answer settles the payment through the same claim as callbacks.",
+    ))
 @jwt_required()
 def payment_query(payment_id: int) -> Response:
     try:
@@ -290,6 +350,8 @@ def settings_out() -> dict[str, Any]:
 
 
 @bp.get("/payments/settings/")
+@documented(Doc("Your M-Pesa settings", _PAYMENTS, {200: MpesaSettings},
+                              description="Secrets are write-only: only `has_…` flags are answered."))
 @jwt_required()
 def mpesa_settings() -> Response:
     return json_ok(settings_out())
@@ -297,6 +359,12 @@ def mpesa_settings() -> Response:
 
 @bp.put("/payments/settings/")
 @bp.patch("/payments/settings/")
+@documented(Doc(
+        "Set your M-Pesa (Daraja) account", _PAYMENTS, {200: MpesaSettings}, request=MpesaSettingsRequest,
+        description="`consumer_key`, `consumer_secret` and `passkey` are encrypted at rest; leave them out or "
+        "blank to keep the stored ones. `CustomerBuyGoodsOnline` needs `till_number` (sent now or stored): "
+        "400 otherwise.",
+    ))
 @jwt_required()
 def mpesa_settings_update() -> Response:
     body = json_body(MpesaSettingsRequest)
@@ -315,6 +383,7 @@ def portal_settings_out(site: PortalSite) -> dict[str, Any]:
 
 
 @bp.get("/routers/<int:router_id>/portal/")
+@documented(Doc("A router's portal settings", _PORTAL, {200: PortalSettings}))
 @jwt_required()
 def portal_settings(router_id: int) -> Response:
     return json_ok(portal_settings_out(portal.portal_site(current_user, router_id)))
@@ -322,6 +391,8 @@ def portal_settings(router_id: int) -> Response:
 
 @bp.put("/routers/<int:router_id>/portal/")
 @bp.patch("/routers/<int:router_id>/portal/")
+@documented(Doc("Change a router's portal", _PORTAL, {200: PortalSettings},
+                                      request=PortalSettingsRequest))
 @jwt_required()
 def portal_settings_update(router_id: int) -> Response:
     body = json_body(PortalSettingsRequest)
@@ -340,6 +411,11 @@ def _login_urls(site: PortalSite) -> tuple[str, str]:
 
 
 @bp.get("/routers/<int:router_id>/portal/login-page/")
+@documented(Doc(
+        "Preview the router's portal login page", _PORTAL, {200: LoginPage, 502: ErrorResponse, 504: ErrorResponse},
+        description="Reads the hotspot's html-directory from the router; answers the generated `login.html` and the "
+        "commands an install runs (`/tool fetch` from RouterDeck, walled-garden entries for RouterDeck's host).",
+    ))
 @jwt_required()
 def portal_login_page(router_id: int) -> Response:
     site = portal.portal_site(current_user, router_id)
@@ -347,6 +423,12 @@ def portal_login_page(router_id: int) -> Response:
 
 
 @bp.post("/routers/<int:router_id>/portal/login-page/")
+@documented(Doc(
+        "Install the portal login page on the router", _PORTAL,
+        {200: LoginPage, 400: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse},
+        description="The router downloads the page from `login_url` into its hotspot directory (the router must "
+        "reach RouterDeck: set `PUBLIC_BASE_URL`); its own page is kept for undo. Repeating is harmless.",
+    ))
 @jwt_required()
 def portal_login_page_install(router_id: int) -> Response:
     site = portal.portal_site(current_user, router_id)
@@ -355,6 +437,11 @@ def portal_login_page_install(router_id: int) -> Response:
 
 
 @bp.delete("/routers/<int:router_id>/portal/login-page/")
+@documented(Doc(
+        "Undo: the router's own login page back", _PORTAL,
+        {200: MessageResponse, 409: ErrorResponse, 502: ErrorResponse, 504: ErrorResponse},
+        description="409 when nothing is installed.",
+    ))
 @jwt_required()
 def portal_login_page_uninstall(router_id: int) -> Response:
     hotspot_pages.uninstall(current_user, router_id, request.remote_addr)
@@ -365,9 +452,3 @@ def masked_phone(payment: Payment) -> str:
     """The phone as a customer-facing page may show it."""
     return masked(payment.phone)
 
-
-@bp.record_once
-def _document(_state: BlueprintSetupState) -> None:
-    from webapp.blueprints.api import payments_docs
-
-    payments_docs.register()
