@@ -38,7 +38,7 @@ from webapp.services import hotspot_pages, payments, portal, sms
 from webapp.services.daraja import DarajaError
 from webapp.services.errors import Invalid, ServiceError
 from webapp.services.hotspot_settings import currency_for, site_of
-from webapp.services.pagination import page_numbers
+from webapp.services.pagination import MAX_ID, page_numbers
 from webapp.services.phones import masked
 from webapp.services.routers import get_router
 from webapp.timeutil import isoformat_z
@@ -233,7 +233,7 @@ def sms_delivery_token() -> str:
         extra_errors=(404,), description="Form-encoded `id`, `status`, `phoneNumber`, `failureReason`.",
     ))
 def sms_delivery(token: str) -> Response:
-    if not hmac.compare_digest(token, sms_delivery_token()):
+    if not hmac.compare_digest(token.encode("utf-8", "surrogatepass"), sms_delivery_token().encode()):
         current_app.logger.warning("SMS delivery report refused from %s: wrong token", request.remote_addr)
         return error_response(404)
     known = sms.delivery_report({k: str(v) for k, v in request.form.items()})
@@ -291,7 +291,7 @@ def _filters() -> payments.PaymentFilters:
     router = request.args.get("router")
     router_id = None
     if router:
-        if not (router.isascii() and router.isdigit()):
+        if not (router.isascii() and router.isdigit()) or int(router) > MAX_ID:
             raise Invalid("router must be an id", fields={"router": "integer"})
         router_id = get_router(current_user, int(router)).id
     flagged = (request.args.get("flagged") or "").lower()

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from webapp.blueprints.api.hotspot_schemas import MaybeWhole
 from webapp.blueprints.api.schemas import StrictBody
 
 _SEP = r"[ ()\-.]*"
@@ -171,8 +172,8 @@ class PortalSettingsRequest(StrictBody):
     accent_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
     logo_url: str | None = Field(default=None, max_length=500, pattern=r"^(?:https://[^\s]+)?$")
     support_phone: str | None = Field(default=None, pattern=r"^[0-9+ ]{0,20}$")
-    pool_size: int | None = Field(default=None, ge=0, le=20)
-    silence_hours: int | None = Field(default=None, ge=0, le=168)
+    pool_size: MaybeWhole = Field(default=None, ge=0, le=20)
+    silence_hours: MaybeWhole = Field(default=None, ge=0, le=168)
 
 
 class CallbackAck(BaseModel):
