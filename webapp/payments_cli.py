@@ -72,8 +72,8 @@ def selling_demo(app: Flask, user: User, router_name: str, public_url: str) -> I
     """
     from simulators.africastalking import SmsSimulator
     from simulators.daraja import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, DarajaSimulator
-    from webapp.blueprints.api.payments import portal_url, sms_delivery_token
     from webapp.services.demo_portal import prepare_shop
+    from webapp.services.portal_links import portal_url, sms_delivery_token
 
     with DarajaSimulator(approve_after=4.0) as daraja, SmsSimulator(deliver_after=2.0) as sms_sim:
         app.config.update(MPESA_BASE_URL=daraja.base_url, SMS_BASE_URL=sms_sim.base_url,

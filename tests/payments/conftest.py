@@ -108,7 +108,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         site.pool_size = 3
         db.session.commit()
         portal.replenish_pool(router.id)
-        from webapp.blueprints.api.payments import sms_delivery_token
+        from webapp.services.portal_links import sms_delivery_token
 
         with app.test_request_context():
             sms.set_delivery_url(f"{url}/sms/delivery/{sms_delivery_token()}/")

@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Package, Payment, PoolVoucher, PortalSite, Router, User, Voucher, VoucherBatch
+from webapp.models import MpesaAccount, Package, Payment, PoolVoucher, PortalSite, Router, User, Voucher, VoucherBatch
 from webapp.services import audit, gateway, sms, vouchers
 from webapp.services.errors import Invalid, NotFound, RouterRejected, RouterTimeout, RouterUnreachable
 from webapp.services.hotspot_settings import currency_for, site_of
@@ -346,9 +346,7 @@ def receipt_text(payment: Payment, voucher: Voucher, hotspot: str) -> str:
 
 
 def _send_receipt(payment: Payment, voucher: Voucher) -> None:
-    from webapp.services.payments import account_of
-
-    account = account_of(payment.user_id)
+    account = db.session.get(MpesaAccount, payment.user_id)
     if account is not None and not account.sms_receipts:
         return
     site = db.session.get(PortalSite, payment.router_id)

@@ -179,8 +179,8 @@ def _drift_item_out(item: DriftItem) -> dict[str, Any]:
 
 def portal_url_of(router_id: int) -> str:
     """The router's public captive portal (created with its slug on first use)."""
-    from webapp.blueprints.api.payments import portal_url
     from webapp.services.portal import site_for
+    from webapp.services.portal_links import portal_url
 
     router = db.session.get(Router, router_id)
     return portal_url(site_for(router)) if router is not None else ""

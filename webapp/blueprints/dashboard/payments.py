@@ -9,13 +9,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.blueprints.api.payments import external_url, portal_url
-from webapp.blueprints.dashboard import bp
+from webapp.blueprints.dashboard.blueprint import bp
 from webapp.extensions import db
 from webapp.services import hotspot_pages, payments, portal
 from webapp.services.daraja import DarajaError
 from webapp.services.errors import Conflict, Invalid, RouterError, ServiceError
 from webapp.services.pagination import page_numbers
+from webapp.services.portal_links import external_url, portal_url
 from webapp.services.routers import get_router, list_routers
 
 

@@ -11,13 +11,13 @@ from typing import Any
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from webapp.blueprints.api.payments import external_url, purchase_out, safe_login_url
 from webapp.models import PortalSite
 from webapp.services import hotspot_pages, payments, portal
 from webapp.services.daraja import DarajaError
 from webapp.services.errors import Invalid, NotFound, ServiceError
 from webapp.services.hotspot_settings import currency_for
 from webapp.services.phones import masked
+from webapp.services.portal_links import external_url, purchase_out, safe_login_url
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
