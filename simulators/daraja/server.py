@@ -25,6 +25,8 @@ from simulators._http import ThreadedServer, is_loopback_url
 SANDBOX_SHORTCODE = "174379"
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 TOKEN_LIFETIME = 3599
+#: How long after a query returned the final result a "late_callback" arrives.
+LATE_DELAY = 0.5
 EAT = timezone(timedelta(hours=3))
 
 #: ResultCode → ResultDesc as M-Pesa sends them in the callback and the query.
@@ -332,7 +334,7 @@ class DarajaSimulator(ThreadedServer):
             return _error(500, "500.001.1001", "The transaction is being processed")
         if tx.outcome and OUTCOMES[tx.outcome][1] == "late" and not tx.queried_final:
             tx.queried_final = True
-            asyncio.get_running_loop().call_later(0.05, self._deliver_soon, tx)
+            asyncio.get_running_loop().call_later(LATE_DELAY, self._deliver_soon, tx)
         return web.json_response({
             "ResponseCode": "0",
             "ResponseDescription": "The service request has been accepted successsfully",
