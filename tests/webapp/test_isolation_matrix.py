@@ -189,7 +189,19 @@ def _seed_team(letter: str, port: int, world: World) -> None:
                          member_id=members["viewer"].id, name="ether1", session_id="*1", group_id=group.id,
                          version_id=version.id, change_id=change.id,
                          profile_id=profile.id,
-                         token="no-such-invitation")
+                         token="no-such-invitation", payment_id=_seed_payment(user_id=router.user_id,
+                                                                              router_id=router.id),
+                         slug="no-such-hotspot", public_id="no-such-purchase")
+
+
+def _seed_payment(user_id: int, router_id: int) -> int:
+    from webapp.models import Payment
+
+    payment = Payment(public_id="matrix-payment", user_id=user_id, router_id=router_id, package_name="1 Hour",
+                      amount=Decimal("20.00"), currency="KES", phone="254712345678", status="failed")
+    db.session.add(payment)
+    db.session.commit()
+    return payment.id
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +228,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 #: Which seeded object a path parameter names. A new kind of id in a path needs a line here (and a seed above).
 OBJECT_IDS = ("router_id", "package_id", "batch_id", "voucher_id", "alert_id", "rule_id", "channel_id",
               "command_id", "member_id", "name", "session_id", "token", "key_id", "group_id", "version_id",
-              "change_id", "profile_id", "job_id")
+              "change_id", "profile_id", "job_id", "payment_id", "slug", "public_id")
 
 
 #: Objects that are a person's own (API keys, jobs): the own-team case names the actor's, the other-team case

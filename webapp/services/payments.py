@@ -87,6 +87,11 @@ class PaymentsUnavailable(ServiceError):
 # -- owner settings ------------------------------------------------------------------------------------------
 
 
+def owner_id(actor: User) -> int:
+    """The owner whose payments and M-Pesa account a person works with (staff act for their team's owner)."""
+    return int(getattr(actor, "team_owner_id", None) or actor.id)
+
+
 def account_of(user_id: int) -> MpesaAccount | None:
     """The owner's M-Pesa account row, if any."""
     return db.session.get(MpesaAccount, user_id)
@@ -134,7 +139,7 @@ def update_settings(actor: User, data: dict[str, Any], ip_address: str | None = 
     :raises Invalid: per field (shortcode digits, transaction type, till for buy goods, allow-list).
     """
     fields: dict[str, str] = {}
-    account = _stored_account(actor.id)
+    account = _stored_account(owner_id(actor))
     changed: list[str] = []
     for name in ("consumer_key", "consumer_secret", "passkey"):
         value = data.get(name)
@@ -657,7 +662,7 @@ def list_payments(actor: User, filters: PaymentFilters, page: int = 1, page_size
 
     :raises Invalid: for an unknown status.
     """
-    statement = select(Payment).where(Payment.user_id == actor.id)
+    statement = select(Payment).where(Payment.user_id == owner_id(actor))
     if filters.status:
         if filters.status not in STATES:
             raise Invalid("Unknown payment status", fields={"status": ", ".join(STATES)})
@@ -684,7 +689,7 @@ def get_payment(actor: User, payment_id: int) -> Payment:
     :raises NotFound: when it does not exist or belongs to someone else.
     """
     payment: Payment | None = db.session.scalar(select(Payment).where(Payment.id == payment_id,
-                                                                      Payment.user_id == actor.id))
+                                                                      Payment.user_id == owner_id(actor)))
     if payment is None:
         raise NotFound("Payment not found")
     return payment

@@ -31,6 +31,7 @@ from webapp.errors import error_response
 from webapp.extensions import db
 from webapp.models import Payment, PortalSite, SmsMessage
 from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
+from webapp.permissions import Capability, policy
 from webapp.services import hotspot_pages, payments, portal, sms
 from webapp.services.daraja import DarajaError
 from webapp.services.errors import Invalid, ServiceError
@@ -76,6 +77,7 @@ def _service_error(exc: ServiceError) -> Response:
         "A hotspot's packages for sale", _PORTAL, {200: PortalInfo}, auth=None, extra_errors=(404,),
         description="Public: what the portal at `portal_url` sells, with prices in the owner's currency.",
     ))
+@policy(Capability.PUBLIC)
 def portal_packages(slug: str) -> Response:
     site = portal.site_by_slug(slug)
     account = payments.account_of(site.router.user_id)
@@ -100,6 +102,7 @@ def portal_packages(slug: str) -> Response:
         "sell online (portal off, M-Pesa not set up); 502/504 with `reason` when M-Pesa refuses "
         "or cannot be reached.",
     ))
+@policy(Capability.PUBLIC)
 def portal_purchase(slug: str) -> Response:
     site = portal.site_by_slug(slug)
     body = json_body(PurchaseRequest)
@@ -124,6 +127,7 @@ def portal_purchase(slug: str) -> Response:
         description="Public (the id is unguessable). `status` is pending|paid|failed|cancelled|expired; once "
         "paid, `voucher` has `code`, `password` and `expires`, and `login_url` is the hotspot's login address.",
     ))
+@policy(Capability.PUBLIC)
 def portal_purchase_status(slug: str, public_id: str) -> Response:
     site = portal.site_by_slug(slug)
     payment = payments.public_payment(site, public_id)
@@ -142,6 +146,7 @@ def portal_purchase_status(slug: str, public_id: str) -> Response:
         description="The URL carries the owner's unguessable token (see `callback_url` in the settings); an "
         "optional allow-list restricts source addresses. Everything received is kept; refusals are logged.",
     ))
+@policy(Capability.PUBLIC)
 def mpesa_callback(token: str) -> Response:
     body = request.get_json(silent=True, force=True)
     status, answer = payments.handle_callback(token, body, request.remote_addr)
@@ -155,6 +160,7 @@ def mpesa_callback(token: str) -> Response:
         "SMS delivery report (Africa's Talking calls this)", _PAYMENTS, {200: MessageResponse}, auth=None,
         extra_errors=(404,), description="Form-encoded `id`, `status`, `phoneNumber`, `failureReason`.",
     ))
+@policy(Capability.PUBLIC)
 def sms_delivery(token: str) -> Response:
     if not hmac.compare_digest(token.encode("utf-8", "surrogatepass"), sms_delivery_token().encode()):
         current_app.logger.warning("SMS delivery report refused from %s: wrong token", request.remote_addr)
@@ -237,6 +243,7 @@ def _filters() -> payments.PaymentFilters:
         extra_errors=(404,),
     ))
 @jwt_required()
+@policy(Capability.SALES)
 def payment_list() -> Response:
     page, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
     found = payments.list_payments(current_user, _filters(), page, size)
@@ -246,6 +253,7 @@ def payment_list() -> Response:
 @bp.get("/payments/<int:payment_id>/")
 @documented(Doc("One payment, with its raw callbacks and SMS", _PAYMENTS, {200: PaymentDetail}))
 @jwt_required()
+@policy(Capability.SALES)
 def payment_detail(payment_id: int) -> Response:
     return json_ok(payment_detail_out(payments.get_payment(current_user, payment_id)))
 
@@ -257,6 +265,7 @@ def payment_detail(payment_id: int) -> Response:
         description="STK Push Query; a final answer settles the payment through the same claim as callbacks.",
     ))
 @jwt_required()
+@policy(Capability.SALES)
 def payment_query(payment_id: int) -> Response:
     try:
         payment = payments.query_now(current_user, payment_id, request.remote_addr)
@@ -266,7 +275,7 @@ def payment_query(payment_id: int) -> Response:
 
 
 def settings_out() -> dict[str, Any]:
-    account = payments.account_of(current_user.id)
+    account = payments.account_of(payments.owner_id(current_user))
     view = payments.settings_view(account)
     view["callback_url"] = external_url("api.mpesa_callback", token=account.callback_token) if account else ""
     return view
@@ -276,6 +285,7 @@ def settings_out() -> dict[str, Any]:
 @documented(Doc("Your M-Pesa settings", _PAYMENTS, {200: MpesaSettings},
                               description="Secrets are write-only: only `has_…` flags are answered."))
 @jwt_required()
+@policy(Capability.BILLING)
 def mpesa_settings() -> Response:
     return json_ok(settings_out())
 
@@ -289,6 +299,7 @@ def mpesa_settings() -> Response:
         "400 otherwise.",
     ))
 @jwt_required()
+@policy(Capability.BILLING)
 def mpesa_settings_update() -> Response:
     body = json_body(MpesaSettingsRequest)
     payments.update_settings(current_user, body.model_dump(exclude_unset=True), request.remote_addr)
@@ -308,6 +319,7 @@ def portal_settings_out(site: PortalSite) -> dict[str, Any]:
 @bp.get("/routers/<int:router_id>/portal/")
 @documented(Doc("A router's portal settings", _PORTAL, {200: PortalSettings}))
 @jwt_required()
+@policy(Capability.READ)
 def portal_settings(router_id: int) -> Response:
     return json_ok(portal_settings_out(portal.portal_site(current_user, router_id)))
 
@@ -317,6 +329,7 @@ def portal_settings(router_id: int) -> Response:
 @documented(Doc("Change a router's portal", _PORTAL, {200: PortalSettings},
                                       request=PortalSettingsRequest))
 @jwt_required()
+@policy(Capability.OPERATE)
 def portal_settings_update(router_id: int) -> Response:
     body = json_body(PortalSettingsRequest)
     site = portal.update_site(current_user, router_id, body.model_dump(exclude_unset=True), request.remote_addr)
@@ -340,6 +353,7 @@ def _login_urls(site: PortalSite) -> tuple[str, str]:
         "commands an install runs (`/tool fetch` from RouterDeck, walled-garden entries for RouterDeck's host).",
     ))
 @jwt_required()
+@policy(Capability.READ)
 def portal_login_page(router_id: int) -> Response:
     site = portal.portal_site(current_user, router_id)
     return json_ok(login_page_out(hotspot_pages.plan(current_user, router_id, *_login_urls(site))))
@@ -353,6 +367,7 @@ def portal_login_page(router_id: int) -> Response:
         "reach RouterDeck: set `PUBLIC_BASE_URL`); its own page is kept for undo. Repeating is harmless.",
     ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def portal_login_page_install(router_id: int) -> Response:
     site = portal.portal_site(current_user, router_id)
     plan = hotspot_pages.install(current_user, router_id, *_login_urls(site), ip_address=request.remote_addr)
@@ -366,6 +381,7 @@ def portal_login_page_install(router_id: int) -> Response:
         description="409 when nothing is installed.",
     ))
 @jwt_required()
+@policy(Capability.OPERATE)
 def portal_login_page_uninstall(router_id: int) -> Response:
     hotspot_pages.uninstall(current_user, router_id, request.remote_addr)
     return json_ok({"message": "The router's own login page is back; RouterDeck's walled-garden entries are gone"})

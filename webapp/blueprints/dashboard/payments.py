@@ -11,9 +11,10 @@ from flask_login import current_user
 
 from webapp.blueprints.dashboard.blueprint import bp
 from webapp.extensions import db
+from webapp.permissions import Capability, policy
 from webapp.services import hotspot_pages, payments, portal
 from webapp.services.daraja import DarajaError
-from webapp.services.errors import Conflict, Invalid, RouterError, ServiceError
+from webapp.services.errors import Conflict, Invalid, RouterError
 from webapp.services.pagination import page_numbers
 from webapp.services.portal_links import external_url, portal_url
 from webapp.services.routers import get_router, list_routers
@@ -28,6 +29,7 @@ def _date(name: str) -> datetime | None:
 
 
 @bp.get("/payments")
+@policy(Capability.SALES)
 def payments_page():  # type: ignore[no-untyped-def]
     router_arg = request.args.get("router") or ""
     router_id = int(router_arg) if router_arg.isdigit() else None
@@ -45,16 +47,19 @@ def payments_page():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/payments/<int:payment_id>")
+@policy(Capability.SALES)
 def payment_page(payment_id: int):  # type: ignore[no-untyped-def]
     payment = payments.get_payment(current_user, payment_id)
     return render_template("payments/detail.html", payment=payment, events=payments.events_of(payment))
 
 
 @bp.post("/payments/<int:payment_id>/query")
+@policy(Capability.SALES)
 def payment_query_now(payment_id: int):  # type: ignore[no-untyped-def]
+    payments.get_payment(current_user, payment_id)  # another team's payment is a 404, not a flash
     try:
         payment = payments.query_now(current_user, payment_id, request.remote_addr)
-    except (DarajaError, ServiceError) as exc:
+    except (DarajaError, Conflict, payments.PaymentsUnavailable) as exc:
         flash(exc.message, "error")
     else:
         flash(_("M-Pesa says: %(status)s.", status=payment.status), "success")
@@ -62,7 +67,7 @@ def payment_query_now(payment_id: int):  # type: ignore[no-untyped-def]
 
 
 def _settings_context(errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
-    account = payments.account_of(current_user.id)
+    account = payments.account_of(payments.owner_id(current_user))
     view = payments.settings_view(account)
     view.update(values or {})
     callback = external_url("api.mpesa_callback", token=account.callback_token) if account else ""
@@ -70,11 +75,13 @@ def _settings_context(errors: dict[str, str] | None = None, values: dict[str, An
 
 
 @bp.get("/payments/settings")
+@policy(Capability.BILLING)
 def payment_settings_page():  # type: ignore[no-untyped-def]
     return render_template("payments/settings.html", **_settings_context())
 
 
 @bp.post("/payments/settings")
+@policy(Capability.BILLING)
 def payment_settings_save():  # type: ignore[no-untyped-def]
     form = request.form
     data: dict[str, Any] = {name: form.get(name, "") for name in
@@ -99,11 +106,13 @@ def _portal_context(router_id: int, errors: dict[str, str] | None = None) -> dic
 
 
 @bp.get("/routers/<int:router_id>/portal")
+@policy(Capability.READ)
 def portal_page(router_id: int):  # type: ignore[no-untyped-def]
     return render_template("payments/portal.html", **_portal_context(router_id))
 
 
 @bp.post("/routers/<int:router_id>/portal")
+@policy(Capability.OPERATE)
 def portal_save(router_id: int):  # type: ignore[no-untyped-def]
     form = request.form
     data: dict[str, Any] = {"enabled": form.get("enabled") == "on"}
@@ -127,6 +136,7 @@ def _login_urls(router_id: int) -> tuple[str, str]:
 
 
 @bp.get("/routers/<int:router_id>/portal/login-page")
+@policy(Capability.READ)
 def portal_login_page(router_id: int):  # type: ignore[no-untyped-def]
     try:
         plan = hotspot_pages.plan(current_user, router_id, *_login_urls(router_id))
@@ -136,6 +146,7 @@ def portal_login_page(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/routers/<int:router_id>/portal/login-page")
+@policy(Capability.OPERATE)
 def portal_login_page_install(router_id: int):  # type: ignore[no-untyped-def]
     try:
         hotspot_pages.install(current_user, router_id, *_login_urls(router_id), ip_address=request.remote_addr)
@@ -147,6 +158,7 @@ def portal_login_page_install(router_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/routers/<int:router_id>/portal/login-page/undo")
+@policy(Capability.OPERATE)
 def portal_login_page_uninstall(router_id: int):  # type: ignore[no-untyped-def]
     try:
         hotspot_pages.uninstall(current_user, router_id, request.remote_addr)

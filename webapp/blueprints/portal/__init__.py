@@ -12,6 +12,7 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 from flask.typing import ResponseReturnValue
 
 from webapp.models import PortalSite
+from webapp.permissions import Capability, policy
 from webapp.services import hotspot_pages, payments, portal
 from webapp.services.daraja import DarajaError
 from webapp.services.errors import Invalid, NotFound, ServiceError
@@ -44,12 +45,14 @@ def _page(site: PortalSite, status: int = 200, **context: Any) -> Response:
 
 
 @bp.get("/<slug>/")
+@policy(Capability.PUBLIC)
 def home(slug: str) -> Response:
     site = portal.site_by_slug(slug)
     return _page(site, form={"phone": "", "package_id": request.args.get("package") or ""}, errors={})
 
 
 @bp.post("/<slug>/buy")
+@policy(Capability.PUBLIC)
 def buy(slug: str) -> ResponseReturnValue:
     site = portal.site_by_slug(slug)
     hotspot = _hotspot_args(site)
@@ -79,6 +82,7 @@ def _status_context(slug: str, public_id: str) -> dict[str, Any]:
 
 
 @bp.get("/<slug>/p/<public_id>")
+@policy(Capability.PUBLIC)
 def purchase(slug: str, public_id: str) -> Response:
     response = make_response(render_template("portal/status.html", **_status_context(slug, public_id)))
     response.headers["Cache-Control"] = "no-store"
@@ -86,6 +90,7 @@ def purchase(slug: str, public_id: str) -> Response:
 
 
 @bp.get("/<slug>/p/<public_id>/status")
+@policy(Capability.PUBLIC)
 def purchase_status(slug: str, public_id: str) -> Response:
     response = make_response(render_template("portal/_status.html", **_status_context(slug, public_id)))
     response.headers["Cache-Control"] = "no-store"
@@ -93,6 +98,7 @@ def purchase_status(slug: str, public_id: str) -> Response:
 
 
 @bp.get("/<slug>/hotspot/login.html")
+@policy(Capability.PUBLIC)
 def hotspot_login_html(slug: str) -> Response:
     """The login page the router downloads (``/tool/fetch``) into its hotspot directory."""
     site = portal.site_by_slug(slug)

@@ -1,7 +1,7 @@
 """portal: M-Pesa accounts, portal sites, payments and their raw events, the voucher pool, SMS receipts
 
 Revision ID: portal_0001
-Revises: jobs_0001
+Revises: security_0001_teams
 Create Date: 2026-12-01 01:09:05.153580
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'portal_0001'
-down_revision = 'jobs_0001'
+down_revision = 'security_0001_teams'
 branch_labels = None
 depends_on = None
 
