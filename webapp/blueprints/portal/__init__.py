@@ -7,12 +7,14 @@ The JSON face of the same purchase lives in ``webapp.blueprints.api.payments``; 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from webapp.models import PortalSite
 from webapp.permissions import Capability, policy
+from webapp.security import CONTENT_SECURITY_POLICY
 from webapp.services import hotspot_pages, payments, portal
 from webapp.services.daraja import DarajaError
 from webapp.services.errors import Invalid, NotFound, ServiceError
@@ -81,20 +83,32 @@ def _status_context(slug: str, public_id: str) -> dict[str, Any]:
             "phone": masked(payment.phone)}
 
 
+def _allow_hotspot_login(response: Response, login_url: str) -> Response:
+    """The page may post the voucher to the hotspot's $(link-login-only): add its origin to ``form-action``."""
+    if login_url:
+        parts = urlsplit(login_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {origin}")
+    return response
+
+
 @bp.get("/<slug>/p/<public_id>")
 @policy(Capability.PUBLIC)
 def purchase(slug: str, public_id: str) -> Response:
-    response = make_response(render_template("portal/status.html", **_status_context(slug, public_id)))
+    context = _status_context(slug, public_id)
+    response = make_response(render_template("portal/status.html", **context))
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return _allow_hotspot_login(response, context["payment"].login_url)
 
 
 @bp.get("/<slug>/p/<public_id>/status")
 @policy(Capability.PUBLIC)
 def purchase_status(slug: str, public_id: str) -> Response:
-    response = make_response(render_template("portal/_status.html", **_status_context(slug, public_id)))
+    context = _status_context(slug, public_id)
+    response = make_response(render_template("portal/_status.html", **context))
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return _allow_hotspot_login(response, context["payment"].login_url)
 
 
 @bp.get("/<slug>/hotspot/login.html")
