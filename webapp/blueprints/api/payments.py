@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, current_app, request
 from flask_jwt_extended import current_user, jwt_required
 
+from webapp.blueprints import query
 from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_body, json_ok
 from webapp.blueprints.api.payments_schemas import (
@@ -25,7 +26,6 @@ from webapp.blueprints.api.payments_schemas import (
     PurchaseStatus,
 )
 from webapp.blueprints.api.presenters import page_out
-from webapp.blueprints.api.routers import _moment
 from webapp.blueprints.api.schemas import MessageResponse
 from webapp.errors import error_response
 from webapp.extensions import db
@@ -227,8 +227,8 @@ def _filters() -> payments.PaymentFilters:
     if flagged not in ("", "true", "false", "1", "0"):
         raise Invalid("flagged must be true or false", fields={"flagged": "true or false"})
     return payments.PaymentFilters(status=request.args.get("status") or None, router_id=router_id,
-                                   phone=request.args.get("phone") or None, since=_moment("created__gte"),
-                                   until=_moment("created__lt"), flagged=flagged in ("true", "1"))
+                                   phone=request.args.get("phone") or None, since=query.moment("created__gte"),
+                                   until=query.moment("created__lt"), flagged=flagged in ("true", "1"))
 
 
 @bp.get("/payments/")
