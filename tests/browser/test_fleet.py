@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from simulators.routeros import RouterSpec, Simulator
 from tests.browser.conftest import PHONE
@@ -50,7 +51,7 @@ def test_group_a_site_filter_it_and_see_a_config_diff(page, live_server, login, 
     page.select_option("[data-testid=group-filter]", label="Kawangware")
     rows = page.locator("[data-testid=router-rows] tbody tr")
     rows.first.wait_for()
-    page.wait_for_function("document.querySelectorAll('[data-testid=router-rows] tbody tr').length === 1")
+    expect(page.locator("[data-testid=router-rows] tbody tr")).to_have_count(1)
     assert "roof-1" in rows.first.inner_text() and "rooftop" in rows.first.inner_text()
     screenshot(page, "fleet-routers-filtered-by-group")
 
@@ -59,7 +60,7 @@ def test_group_a_site_filter_it_and_see_a_config_diff(page, live_server, login, 
     page.wait_for_selector("[data-testid=config-versions] tbody tr a")
     fleet.router("roof-1").execute("/ip/pool/add", {"name": "guests", "ranges": "10.77.0.2-10.77.0.250"})
     page.click("[data-testid=take-snapshot]")
-    page.wait_for_function("document.querySelectorAll('[data-testid=config-versions] tbody tr').length === 2")
+    expect(page.locator("[data-testid=config-versions] tbody tr")).to_have_count(2)
     page.locator("[data-testid=config-versions] tbody tr a").first.click()
     diff = page.locator("[data-testid=config-diff]")
     diff.wait_for()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from simulators.routeros import RouterSpec, Simulator
 from tests.browser.conftest import PHONE
@@ -98,12 +99,12 @@ def test_router_device_info_console_and_history(page, live_server, login, lab, s
     assert history.count() == 2
     assert "POST ip/address/add" in history.nth(1).inner_text()
     history.first.locator("[data-testid=rerun]").click()  # the GET again, as a new history entry
-    page.wait_for_function("document.querySelectorAll('#history-rows [data-testid=history-row]').length === 3")
+    expect(page.locator("#history-rows [data-testid=history-row]")).to_have_count(3)
     assert page.locator("#console input[name=command]").input_value() == "ip/address"
     assert "10.9.9.1/24" in page.locator("[data-testid=result-table]").inner_text()
 
     page.locator("#history-filters select[name=method]").select_option("POST")
-    page.wait_for_function("document.querySelectorAll('#history-rows [data-testid=history-row]').length === 1")
+    expect(page.locator("#history-rows [data-testid=history-row]")).to_have_count(1)
     assert "ip/address/add" in history.first.inner_text()
     page.locator("#audit").get_by_text("POST ip/address/add").first.wait_for()
     screenshot(page, "router-detail-desktop")
