@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _normalise_config(app: Flask) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "routerdeck.db")
+        database = Path(app.instance_path) / "routerdeck.db"
+        _private_file(database)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(database)
     keys = app.config.get("ROUTER_PASSWORD_KEYS") or []
     if isinstance(keys, str):  # FLASK_ROUTER_PASSWORD_KEYS="k1,k2" as well as a JSON list
         keys = [k.strip() for k in keys.split(",") if k.strip()]
@@ -77,6 +79,21 @@ def _normalise_config(app: Flask) -> None:
     if app.config.get("BROKER_URL") and app.config.get("RATELIMIT_STORAGE_URI") == "memory://":
         # Scale mode runs several web processes: rate limits are counted in Redis, not per process.
         app.config["RATELIMIT_STORAGE_URI"] = app.config["BROKER_URL"]
+
+
+def _private_file(path: Path) -> None:
+    """Create the instance folder (0700) and an empty database file (0600) if they do not exist yet.
+
+    The file holds encrypted router passwords, voucher codes and password hashes: only RouterDeck's user reads
+    it. SQLite accepts an empty file as a new database and gives its -wal/-shm files the same mode.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:  # another process made it first
+            pass
 
 
 def _invoked_command() -> str | None:

@@ -40,7 +40,7 @@ def _current_app() -> Flask:
 def init_instance() -> None:
     """Write instance/config.py with fresh random secrets (mode 0600); never overwrite an existing one."""
     path = Path(current_app.instance_path) / "config.py"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     content = _CONFIG_TEMPLATE.format(
         secret_key=secrets.token_urlsafe(48),
         jwt_secret_key=secrets.token_urlsafe(48),

@@ -395,3 +395,17 @@ class TestHeaders:
                 if any(f" on{event}=" in stripped for event in ("click", "change", "submit", "load", "input")):
                     offenders.append(f"{template.name}: {stripped}")
         assert offenders == []
+
+
+def test_a_new_instance_folder_and_database_are_private(tmp_path: Path) -> None:
+    from flask import Flask as _Flask
+
+    from webapp import _normalise_config
+
+    instance = tmp_path / "fresh-instance"
+    app = _Flask("private-check", instance_path=str(instance))
+    _normalise_config(app)
+    database = instance / "routerdeck.db"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{database}"
+    assert instance.stat().st_mode & 0o777 == 0o700
+    assert database.stat().st_mode & 0o777 == 0o600
