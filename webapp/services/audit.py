@@ -16,20 +16,34 @@ from webapp.models import AuditEvent, User
 from webapp.services.errors import Invalid
 from webapp.services.pagination import Page, paginate
 
-_SECRET_WORDS = ("password", "secret", "private", "token", "key")
+#: A field whose name contains one of these is a secret wherever it appears. RouterOS's secret-bearing fields
+#: (each has a test in tests/services/test_scrub.py): password (users, hotspot users, PPP, e-mail, SMB, OVPN,
+#: SNMP authentication-password / encryption-password), passphrase (wifi security, certificate import),
+#: wpa-pre-shared-key / wpa2-pre-shared-key / preshared-key / tcp-md5-key / auth-key (key), secret (PPP, RADIUS,
+#: IPsec identity, L2TP ipsec-secret), private-key (WireGuard, certificates), community (SNMP trap-community),
+#: token and private (API keys), psk.
+_SECRET_WORDS = ("password", "passphrase", "secret", "private", "token", "key", "community", "psk")
+#: Menus where an ordinary-looking field is the secret: an SNMP community's ``name`` is its community string.
+SECRET_FIELDS_BY_PATH: dict[str, frozenset[str]] = {"snmp/community": frozenset({"name"})}
 
 
 MASK = "***"
 
 
-def scrub(details: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``details`` with every secret-looking field (password, secret, key, token...) masked."""
+def scrub(details: dict[str, Any], path: str | None = None) -> dict[str, Any]:
+    """A copy of ``details`` with every secret-looking field (password, passphrase, secret, key...) masked;
+    ``path`` (a RouterOS menu) adds the fields that are secret only there."""
+    extra = SECRET_FIELDS_BY_PATH.get((path or "").strip("/").rsplit("/", 1)[0], frozenset()) | \
+        SECRET_FIELDS_BY_PATH.get((path or "").strip("/"), frozenset())
     clean: dict[str, Any] = {}
     for name, value in details.items():
-        if any(word in name.lower() for word in _SECRET_WORDS):
+        lowered = str(name).lower()
+        if lowered in extra or any(word in lowered for word in _SECRET_WORDS):
             clean[name] = MASK
         elif isinstance(value, dict):
-            clean[name] = scrub(value)
+            clean[name] = scrub(value, path)
+        elif isinstance(value, list):
+            clean[name] = [scrub(item, path) if isinstance(item, dict) else item for item in value]
         else:
             clean[name] = value
     return clean

@@ -124,7 +124,8 @@ def run_command(
                        fields={"confirm": "required for this command"})
     # History keeps no router secrets (user passwords, PPP secrets, keys): they are masked before storing.
     run = CommandRun(user_id=actor.id, router_id=router.id, command=path, method=verb,
-                     params=audit.scrub(params_in), data=audit.scrub(data_in), status="running", started_at=utcnow())
+                     params=audit.scrub(params_in, path), data=audit.scrub(data_in, path), status="running",
+                     started_at=utcnow())
     db.session.add(run)
     db.session.commit()
     started = time.perf_counter()
@@ -134,7 +135,7 @@ def run_command(
             rows = client.run(path, verb, params_in, data_in)
             run.protocol = client.protocol
         run.status, run.status_code = "success", 200
-        run.result = [audit.scrub(row) for row in rows]
+        run.result = [audit.scrub(row, path) for row in rows]
         run.live_result = rows
         routers.mark_status(router, online=True, protocol=run.protocol)
     except ServiceError as exc:
