@@ -31,10 +31,12 @@ def _bad_text(value: Any, depth: int = 0) -> bool:
 
 
 def _where() -> str | None:
-    for name, source in (("path", request.view_args or {}), ("query", request.args), ("form", request.form)):
-        for key, value in source.items(multi=True) if hasattr(source, "getlist") else source.items():
-            if _bad_text(key) or _bad_text(value):
-                return f"{name} field {key[:40]!r}".replace("\x00", "\\x00")
+    fields: list[tuple[str, str, Any]] = [("path", key, value) for key, value in (request.view_args or {}).items()]
+    fields += [("query", key, value) for key, value in request.args.items(multi=True)]
+    fields += [("form", key, value) for key, value in request.form.items(multi=True)]
+    for name, key, value in fields:
+        if _bad_text(key) or _bad_text(value):
+            return f"{name} field {key[:40]!r}".replace("\x00", "\\x00")
     if request.is_json:
         payload = request.get_json(silent=True)
         if _bad_text(payload):
