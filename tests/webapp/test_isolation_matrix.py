@@ -158,6 +158,11 @@ def _seed_team(letter: str, port: int, world: World) -> None:
                          status="ok", result=[{"name": mark}])
     interface = MonitoredInterface(router_id=router.id, name="ether1")
     group = RouterGroup(user_id=owner.id, name=f"{mark} group")
+    earlier = ConfigVersion(router_id=router.id, user_id=owner.id, trigger="manual", digest="1" * 64,
+                            content=f"/system identity set name={mark}0", size=41)
+    db.session.add(earlier)
+    db.session.flush()
+    # The second version, so a diff against the previous one has something to compare with.
     version = ConfigVersion(router_id=router.id, user_id=owner.id, trigger="manual", digest="0" * 64,
                             content=f"/system identity set name={mark}", size=40)
     db.session.add_all([alert, rule, channel, command, interface, group, version])
