@@ -208,33 +208,53 @@ class CommandFilterForm(FlaskForm):
     page = IntegerField(default=1, validators=[Optional()])
 
 
-PACKAGE_TYPES = [SelectChoice("hourly", "Hourly (1–24 hours)"), SelectChoice("monthly", "Monthly (30 days)")]
+PACKAGE_TYPES = [
+    SelectChoice("minutes", _l("Minutes (10–1,440 minutes)")),
+    SelectChoice("hourly", _l("Hourly (1–24 hours)")),
+    SelectChoice("daily", _l("Daily (1–365 days)")),
+    SelectChoice("weekly", _l("Weekly (1–52 weeks)")),
+    SelectChoice("monthly", _l("Monthly (1–12 months of 30 days)")),
+]
 VOUCHER_MODES = [SelectChoice("same", "Code is username and password"), SelectChoice("pin", "Username + PIN")]
+#: Minutes in one unit of each package type's duration (the form asks for "how many" of that unit).
+UNIT_MINUTES = {"minutes": 1, "hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200}
 
 
 class PackageForm(FlaskForm):
     """Create or edit a hotspot package; the package service checks ranges and uniqueness."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    package_type = SelectField("Type", choices=PACKAGE_TYPES, default="hourly")
-    duration_hours = IntegerField("Duration (hours)", validators=[Optional()])
-    price = StringField("Price", validators=[DataRequired(), Length(max=16)])
-    download_speed_mbps = IntegerField("Download (Mbps)", validators=[DataRequired(message="Required.")])
-    upload_speed_mbps = IntegerField("Upload (Mbps)", validators=[DataRequired(message="Required.")])
-    shared_users = IntegerField("Devices at once", default=1, validators=[Optional()])
-    description = StringField("Description", validators=[Optional(), Length(max=1000)])
-    is_active = BooleanField("On sale", default=True)
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    package_type = SelectField(_l("Type"), choices=PACKAGE_TYPES, default="hourly")
+    duration = IntegerField(_l("Duration (minutes, hours, days, weeks or months, as the type says)"),
+                            validators=[Optional()])
+    price = StringField(_l("Price"), validators=[DataRequired(), Length(max=16)])
+    download_speed_mbps = IntegerField(_l("Download (Mbps)"), validators=[DataRequired(message=_l("Required."))])
+    upload_speed_mbps = IntegerField(_l("Upload (Mbps)"), validators=[DataRequired(message=_l("Required."))])
+    shared_users = IntegerField(_l("Devices at once"), default=1, validators=[Optional()])
+    data_limit_mb = IntegerField(_l("Data cap (MB, blank = unlimited)"), validators=[Optional()])
+    validity_days = IntegerField(_l("Must be first used within (days, blank = no limit)"), validators=[Optional()])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=1000)])
+    is_active = BooleanField(_l("On sale"), default=True)
+
+    def show_duration(self, package_type: str, minutes: int) -> None:
+        """Fill the duration as a count of the type's unit (an edit page of a stored package)."""
+        unit = UNIT_MINUTES.get(package_type, 1)
+        self.duration.data = minutes // unit if minutes % unit == 0 else minutes
 
     def package_data(self) -> dict[str, Any]:
-        """The fields as the package service takes them."""
+        """The fields as the package service takes them (the duration in minutes)."""
+        package_type = self.package_type.data or "hourly"
+        count = self.duration.data
         return {
             "name": self.name.data or "",
-            "package_type": self.package_type.data or "hourly",
-            "duration_hours": self.duration_hours.data,
+            "package_type": package_type,
+            "duration_minutes": None if count is None else count * UNIT_MINUTES.get(package_type, 1),
             "price": (self.price.data or "").strip(),
             "download_speed_mbps": self.download_speed_mbps.data,
             "upload_speed_mbps": self.upload_speed_mbps.data,
             "shared_users": self.shared_users.data if self.shared_users.data is not None else 1,
+            "data_limit_mb": self.data_limit_mb.data,
+            "validity_days": self.validity_days.data,
             "description": self.description.data or "",
             "is_active": bool(self.is_active.data),
         }
@@ -259,6 +279,17 @@ class HotspotSiteForm(FlaskForm):
     expiry_action = SelectField("When a voucher expires",
                                 choices=[SelectChoice("remove", "Remove the router user"),
                                          SelectChoice("disable", "Disable the router user")], default="remove")
+
+
+class TrialForm(FlaskForm):
+    """The router's free trial: RouterOS's hotspot trial login, once per device per reset period."""
+
+    trial_enabled = BooleanField(_l("Offer a free trial"))
+    trial_minutes = IntegerField(_l("Minutes of free browsing"), default=30,
+                                 validators=[DataRequired(), NumberRange(min=1, max=1440)])
+    trial_reset_hours = IntegerField(_l("Once per device every (hours)"), default=24,
+                                     validators=[DataRequired(), NumberRange(min=1, max=720)])
+    trial_package_id = SelectField(_l("Speed of the trial"), coerce=int, validate_choice=False, default=0)
 
 
 class HotspotOwnerForm(FlaskForm):

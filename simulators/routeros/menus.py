@@ -182,6 +182,9 @@ def _schemas() -> dict[str, MenuSchema]:
                 Field("smtp-server", default="0.0.0.0"),  # noqa: S104 - RouterOS default value, not a bind
                 Field("login-by", default="cookie,http-chap"),
                 Field("http-cookie-lifetime", kind="duration", default="3d"),
+                Field("trial-uptime-limit", kind="duration", default="30m"),
+                Field("trial-uptime-reset", kind="duration", default="1d"),
+                Field("trial-user-profile", default="default"),
                 Field("split-user-domain", kind="bool", default="false"),
                 Field("use-radius", kind="bool", default="false"),
                 ro("default", "bool", "false"),

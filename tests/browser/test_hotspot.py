@@ -42,7 +42,7 @@ def test_package_vouchers_print_and_sale(page, live_server, login, screenshot, k
     page.click("[data-testid=open-packages]")
     form = page.locator("[data-testid=package-form]")
     form.locator("input[name=name]").fill("Basic Hourly")
-    form.locator("input[name=duration_hours]").fill("1")
+    form.locator("input[name=duration]").fill("1")
     form.locator("input[name=price]").fill("0")
     form.locator("input[name=download_speed_mbps]").fill("10")
     form.locator("input[name=upload_speed_mbps]").fill("5")

@@ -25,7 +25,9 @@ ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 CROSS_FIELD_RULES = {
     # start/end/period against each other and today: at most 366 days or 60 months, start not after end.
     "sale_summary",
-    # a duration sent alone must suit the stored package type, a type sent alone the stored duration.
+    # a duration sent alone must suit the stored package type, a type sent alone the stored duration; the
+    # duration must suit the type; duration_hours sent with duration_minutes must be its whole hours.
+    "package_create",
     "package_update_put",
     "package_update_patch",
     # rx_bps/tx_bps need interface; from before to (which defaults to now); at most 400 days between them.

@@ -101,7 +101,7 @@ BAD_PACKAGES = [
     ({"duration_hours": 25}, "duration_hours"),
     ({"duration_hours": 0}, "duration_hours"),
     ({"package_type": "monthly", "duration_hours": 24}, "duration_hours"),
-    ({"package_type": "weekly"}, "package_type"),
+    ({"package_type": "yearly"}, "package_type"),
     ({"download_speed_mbps": None}, "download_speed_mbps"),
     ({"upload_speed_mbps": ""}, "upload_speed_mbps"),
     ({"name": "  "}, "name"),

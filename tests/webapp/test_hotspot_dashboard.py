@@ -43,7 +43,7 @@ def logged_in(client: FlaskClient, html, router_id: int) -> str:  # type: ignore
     return csrf_from(client.get("/dashboard/hotspot").get_data(as_text=True))
 
 
-PACKAGE = {"name": "Basic Hourly", "package_type": "hourly", "duration_hours": "1", "price": "2.50",
+PACKAGE = {"name": "Basic Hourly", "package_type": "hourly", "duration": "1", "price": "2.50",
            "download_speed_mbps": "10", "upload_speed_mbps": "5", "shared_users": "1", "description": "1 hour",
            "is_active": "y"}
 
@@ -64,7 +64,7 @@ def test_package_catalog_create_preview_and_errors(client: FlaskClient, logged_i
     assert "/ip/hotspot/user/profile/add name=rd-basic-hourly rate-limit=5M/10M shared-users=1" in text
     assert "<html" not in text  # a fragment
 
-    bad = create_package(client, logged_in, router_id, price="0", duration_hours="30")
+    bad = create_package(client, logged_in, router_id, price="0", duration="30")
     assert bad.status_code == 422
     body = bad.get_data(as_text=True)
     assert "Must be greater than 0.01." in body and "An hourly package lasts 1 to 24 hours." in body
@@ -168,3 +168,52 @@ def test_forms_need_csrf_and_other_users_get_404(client: FlaskClient, logged_in:
     HtmlAuth(client).login("mallory", "correct horse battery")
     assert client.get(f"/dashboard/packages/{package_id}/edit").status_code == 404
     assert client.get(f"/dashboard/routers/{router_id}/packages").status_code == 404
+
+
+def test_the_package_form_sells_weekly_capped_plans(client: FlaskClient, logged_in: str, router_id: int,
+                                                    api) -> None:  # type: ignore[no-untyped-def]
+    made = create_package(client, logged_in, router_id, name="Week 2GB", package_type="weekly", duration="2",
+                          data_limit_mb="2048", validity_days="30", shared_users="2")
+    assert made.status_code == 200, made.get_data(as_text=True)[:500]
+    listed = client.get(f"/routers/{router_id}/packages/", headers=api.headers()).get_json()["packages"]
+    week = next(p for p in listed if p["name"] == "Week 2GB")
+    assert (week["duration_minutes"], week["duration_display"], week["data_limit_mb"], week["validity_days"]) == (
+        2 * 10080, "2 weeks", 2048, 30)
+    page = client.get(f"/dashboard/routers/{router_id}/packages").get_data(as_text=True)
+    assert "2 weeks of internet" in page and "2,048 MB cap" in page
+    edit = client.get(f"/dashboard/packages/{week['id']}/edit").get_data(as_text=True)
+    assert re.search(r'name="duration"[^>]*value="2"', edit)
+    short = create_package(client, logged_in, router_id, name="Blink", package_type="minutes", duration="5")
+    assert short.status_code == 422, short.get_data(as_text=True)
+    assert "A minutes package lasts 10 to 1,440 minutes." in short.get_data(as_text=True), short.get_data(as_text=True)
+
+
+def test_batch_badges_show_the_last_check_and_the_trial_form_saves(client: FlaskClient, logged_in: str,
+                                                                    router_id: int, sim: SimRouter,
+                                                                    api) -> None:  # type: ignore[no-untyped-def]
+    headers = api.headers()
+    package = client.post(f"/routers/{router_id}/packages/", headers=headers, json={
+        "name": "Day", "package_type": "daily", "price": "50", "download_speed_mbps": 5,
+        "upload_speed_mbps": 2}).get_json()["package"]
+    batch = client.post(f"/routers/{router_id}/voucher-batches/", json={"package_id": package["id"], "count": 3},
+                        headers=headers).get_json()
+    page = client.get(f"/dashboard/routers/{router_id}/vouchers").get_data(as_text=True)
+    assert "not checked by a sync yet" in page
+    for row in sim.execute("/ip/hotspot/user/print"):
+        if row.get("comment") == f"rd-batch-{batch['id']}":
+            sim.execute("/ip/hotspot/user/remove", {".id": row[".id"]})
+    assert client.post(f"/dashboard/routers/{router_id}/hotspot/sync",
+                       data={"csrf_token": logged_in}).status_code in (200, 302, 303)
+    page = client.get(f"/dashboard/batches/{batch['id']}").get_data(as_text=True)
+    assert "3 were missing, pushed again" in page and "checked " in page
+    assert client.get(f"/voucher-batches/{batch['id']}/", headers=headers).get_json()["missing_at_check"] == 3
+
+    saved = client.post(f"/dashboard/routers/{router_id}/hotspot/trial", headers=HTMX, data={
+        "csrf_token": logged_in, "trial_enabled": "y", "trial_minutes": "20", "trial_reset_hours": "24",
+        "trial_package_id": str(package["id"])})
+    assert saved.status_code == 200 and "Saved and set on the router." in saved.get_data(as_text=True)
+    site = client.get(f"/routers/{router_id}/hotspot/", headers=headers).get_json()
+    assert (site["trial_enabled"], site["trial_minutes"], site["trial_package_id"]) == (True, 20, package["id"])
+    bad = client.post(f"/dashboard/routers/{router_id}/hotspot/trial", headers=HTMX, data={
+        "csrf_token": logged_in, "trial_minutes": "0", "trial_reset_hours": "24", "trial_package_id": "0"})
+    assert bad.status_code == 422

@@ -142,3 +142,36 @@ def _live_router(base: str, headers: dict[str, str], sim: SimRouter) -> int:
     response = requests.post(f"{base}/routers/", json=body, headers=headers, timeout=10)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
+
+
+def test_plans_over_the_api_keep_the_contracts_fields(client: FlaskClient, api: Any, sim: SimRouter) -> None:
+    headers = api.headers()
+    router_id = _router(client, headers, sim)
+    base = {"price": "10", "download_speed_mbps": 5, "upload_speed_mbps": 2}
+    for body in ({"name": "Half hour", "package_type": "minutes", "duration_minutes": 30},
+                 {"name": "Day pass", "package_type": "daily"},
+                 {"name": "Week 1GB", "package_type": "weekly", "data_limit_mb": 1024, "shared_users": 2,
+                  "validity_days": 30}):
+        response = client.post(f"/routers/{router_id}/packages/", json={**base, **body}, headers=headers)
+        assert response.status_code == 201, response.get_json()
+    listed = {p["name"]: p for p in client.get(f"/routers/{router_id}/packages/", headers=headers)
+              .get_json()["packages"]}
+    half, day, week = listed["Half hour"], listed["Day pass"], listed["Week 1GB"]
+    assert (half["duration_hours"], half["duration_minutes"], half["duration_display"]) == (0, 30, "30 minutes")
+    assert half["package_type_display"] == "Minutes Package"
+    assert (day["duration_hours"], day["duration_display"], day["package_type_display"]) == (24, "1 day",
+                                                                                           "Daily Package")
+    assert (week["duration_display"], week["data_limit_mb"], week["validity_days"]) == ("1 week", 1024, 30)
+    assert isinstance(half["duration_hours"], int)
+
+    # What a client read may be written back unchanged (duration_hours is derived from duration_minutes).
+    readback = {k: half[k] for k in ("name", "package_type", "duration_hours", "duration_minutes", "price",
+                                     "download_speed_mbps", "upload_speed_mbps", "shared_users")}
+    assert client.put(f"/packages/{half['id']}/", json=readback, headers=headers).status_code == 200
+    clash = client.patch(f"/packages/{half['id']}/", json={"duration_minutes": 40, "duration_hours": 1},
+                         headers=headers)
+    assert clash.status_code == 400 and "duration_hours" in clash.get_json()["fields"]
+    refused = client.post(f"/routers/{router_id}/packages/",
+                          json={**base, "name": "Too short", "package_type": "minutes", "duration_minutes": 5},
+                          headers=headers)
+    assert refused.status_code == 400

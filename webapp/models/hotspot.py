@@ -39,6 +39,20 @@ class HotspotSite(Model):
     expiry_action: Mapped[str] = mapped_column(String(8), default="remove")
     last_sync_at: Mapped[datetime | None] = mapped_column(default=None)
     last_sync_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # The free trial (RouterOS hotspot trial login): once per device per trial_reset_hours, for trial_minutes,
+    # at the speed of trial_package (the router's default user profile when None).
+    trial_enabled: Mapped[bool] = mapped_column(default=False)
+    trial_minutes: Mapped[int] = mapped_column(default=30)
+    trial_reset_hours: Mapped[int] = mapped_column(default=24)
+    trial_package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id", ondelete="SET NULL"),
+                                                         default=None)
+    # "synced" once the router's hotspot server profiles carry the trial settings; "pending" until a sync can.
+    trial_sync_state: Mapped[str] = mapped_column(String(16), default="synced")
+    # What the last sync read from the router, to notice a reset or replaced device.
+    router_serial: Mapped[str | None] = mapped_column(String(64), default=None)
+    router_identity: Mapped[str | None] = mapped_column(String(255), default=None)
+    replaced_at: Mapped[datetime | None] = mapped_column(default=None)
+    replaced_note: Mapped[str | None] = mapped_column(String(500), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -123,6 +137,10 @@ class VoucherBatch(IssuedTerms, Model):
     # "pushed" when every voucher is on the router, "pending" while some wait for an offline router.
     push_state: Mapped[str] = mapped_column(String(16), default="pending")
     push_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # The last sync that compared this batch's usable vouchers with the router's users, and how many of them it
+    # found missing (and pushed again).
+    checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    missing_at_check: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     router: Mapped[Router] = relationship()

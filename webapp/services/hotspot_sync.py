@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,8 +21,8 @@ from routeros import errors as ros
 from routeros.values import Row, parse_duration
 from webapp import jobs
 from webapp.extensions import db
-from webapp.models import Job, Router, Sale, User, Voucher
-from webapp.services import audit, gateway, packages, vouchers
+from webapp.models import Alert, HotspotSite, Job, Package, Router, Sale, User, Voucher, VoucherBatch
+from webapp.services import alerts, audit, gateway, hotspot_trial, packages, vouchers
 from webapp.services.errors import NotFound, RouterRejected, RouterTimeout, RouterUnreachable
 from webapp.services.hotspot_settings import stored_site
 from webapp.services.routers import get_router
@@ -41,10 +42,19 @@ class SyncReport:
     cleaned: int = 0
     pushed_packages: int = 0
     pushed_vouchers: int = 0
+    #: Usable vouchers the router had lost (re-pushed by this sync) and ones whose user had the wrong profile.
+    missing: list[Voucher] = field(default_factory=list)
+    restored: int = 0
+    profile_fixed: int = 0
+    #: Package profiles the router had lost (pushed again).
+    missing_profiles: list[str] = field(default_factory=list)
+    replaced: str | None = None
+    trial_commands: int = 0
 
     @property
     def changed(self) -> bool:
-        return bool(self.activated or self.expired or self.cleaned or self.pushed_packages or self.pushed_vouchers)
+        return bool(self.activated or self.expired or self.cleaned or self.pushed_packages or self.pushed_vouchers
+                    or self.missing or self.profile_fixed or self.replaced or self.trial_commands)
 
 
 @dataclass
@@ -87,6 +97,99 @@ def _expire_due(router: Router, now: datetime, report: SyncReport) -> None:
     due = db.session.scalars(select(Voucher).where(Voucher.router_id == router.id, Voucher.state == "active",
                                                    Voucher.expires_at <= now))
     for voucher in due:
+        voucher.state, voucher.ended_at = "expired", now
+        report.expired.append(voucher)
+
+
+def _check_device(client: Any, router: Router, site: HotspotSite, now: datetime, report: SyncReport) -> None:
+    """Notice a replaced router: its serial number (or, on CHR/x86, software id) or identity changed."""
+    identity = client.identity()
+    try:
+        serial = client.routerboard().get("serial-number") or client.license().get("software-id") or None
+    except ros.CommandRejected:
+        serial = None
+    changes = []
+    if site.router_serial and serial and serial != site.router_serial:
+        changes.append(f"serial {site.router_serial} → {serial}")
+    if site.router_identity and identity and identity != site.router_identity:
+        changes.append(f"identity {site.router_identity} → {identity}")
+    if changes:
+        note = f"{router.name} looks replaced or reset: " + ", ".join(changes)
+        site.replaced_at, site.replaced_note, report.replaced = now, note[:500], note
+        alerts.record_event(router, "router_replaced", note, now, serial=serial, identity=identity)
+        db.session.add(Alert(user_id=router.user_id, router_id=router.id, kind="router_replaced",
+                             severity="warning", message=note[:500], started_at=now))
+    site.router_serial, site.router_identity = serial or site.router_serial, identity or site.router_identity
+
+
+def _check_profiles(client: Any, router: Router) -> list[str]:
+    """Packages whose profile the router lost go back to pending, so this sync pushes them again."""
+    present = {row.get("name", "") for row in client.print(packages.PROFILE_PATH, proplist=["name"])}
+    lost = []
+    for package in db.session.scalars(select(Package).where(Package.router_id == router.id,
+                                                            Package.sync_state == "synced")):
+        if package.profile_name not in present and packages.wants_profile(package):
+            package.sync_state, package.sync_error = "pending", "missing on the router"
+            lost.append(package.profile_name)
+    return lost
+
+
+def _check_vouchers(client: Any, router: Router, users: dict[str, Row], now: datetime, report: SyncReport) -> None:
+    """Every unused or active voucher must be a router user with its package's profile.
+
+    A lost one is marked off the router (this sync pushes it again); a wrong profile is set right. Each batch
+    with usable vouchers records the check and how many were missing (its "on router" badge).
+    """
+    live = list(db.session.scalars(select(Voucher).where(Voucher.router_id == router.id,
+                                                         Voucher.state.in_(packages.LIVE_STATES))))
+    missing_per_batch: dict[int, int] = {}
+    for voucher in live:
+        if not voucher.on_router:
+            continue
+        row = users.get(voucher.code)
+        if row is None:
+            voucher.on_router = False
+            report.missing.append(voucher)
+            missing_per_batch[voucher.batch_id] = missing_per_batch.get(voucher.batch_id, 0) + 1
+            continue
+        wanted = voucher.package.profile_name
+        if row.get("profile") not in (None, wanted) and row.get(".id"):
+            client.set(vouchers.USER_PATH, row[".id"], {"profile": wanted})
+            report.profile_fixed += 1
+    for batch in db.session.scalars(select(VoucherBatch).where(
+            VoucherBatch.id.in_({voucher.batch_id for voucher in live}))):
+        batch.checked_at, batch.missing_at_check = now, missing_per_batch.get(batch.id, 0)
+        if batch.missing_at_check:
+            batch.push_state = "pending"
+
+
+def _report_losses(router: Router, now: datetime, report: SyncReport) -> None:
+    """An event and an alert when the router had lost vouchers or profiles (a reset or replaced router)."""
+    if not report.missing and not report.missing_profiles:
+        return
+    if report.missing:
+        left = len(report.missing) - report.restored
+        message = gettext("%(count)s vouchers were missing on %(router)s and were restored",
+                          count=len(report.missing), router=router.name)
+        if left:
+            message = gettext("%(count)s vouchers were missing on %(router)s: %(restored)s restored, %(left)s "
+                              "wait for the next sync", count=len(report.missing), router=router.name,
+                              restored=report.restored, left=left)
+    else:
+        message = gettext("%(count)s package profiles were missing on %(router)s and were restored",
+                          count=len(report.missing_profiles), router=router.name)
+    alerts.record_event(router, "vouchers_restored", message, now, missing=len(report.missing),
+                        restored=report.restored, profiles=report.missing_profiles,
+                        codes=[voucher.code for voucher in report.missing][:50])
+    db.session.add(Alert(user_id=router.user_id, router_id=router.id, kind="vouchers_missing", severity="warning",
+                         message=message[:500], value=float(len(report.missing)), started_at=now))
+
+
+def _expire_unused_past_window(router: Router, now: datetime, report: SyncReport) -> None:
+    """Unused vouchers whose first-use window (``use_before``) has passed expire without a sale."""
+    late = db.session.scalars(select(Voucher).where(Voucher.router_id == router.id, Voucher.state == "unused",
+                                                    Voucher.use_before.is_not(None), Voucher.use_before <= now))
+    for voucher in late:
         voucher.state, voucher.ended_at = "expired", now
         report.expired.append(voucher)
 
@@ -151,26 +254,39 @@ def sync_router(router: Router, now: datetime, actor: User | None = None) -> Syn
     :raises RouterUnreachable: when the router cannot be reached (RouterTimeout likewise); expiry is still saved.
     """
     report = SyncReport(router)
-    action = stored_site(router).expiry_action
+    site = stored_site(router)
+    action = site.expiry_action
     db.session.commit()
     try:
         with gateway.connect(router) as client:
+            _check_device(client, router, site, now, report)
+            report.missing_profiles = _check_profiles(client, router)
+            db.session.commit()
             report.pushed_packages = len(packages.push_pending(client, router, now))
+            db.session.commit()
+            users = vouchers.router_users(client)
+            _check_vouchers(client, router, users, now, report)
             db.session.commit()
             report.pushed_vouchers = vouchers.push_pending(client, router, now)
             db.session.commit()
-            users = vouchers.router_users(client)
+            report.restored = sum(1 for voucher in report.missing if voucher.on_router)
             sessions = {row.get("user", ""): row for row in
                         client.print(ACTIVE_PATH, proplist=[".id", "user", "mac-address"])}
             _activate(router, users, sessions, now, report)
             db.session.flush()
             _expire_due(router, now, report)
+            # Only here, after this sync saw which vouchers were used: offline, an unseen first use must not
+            # be taken for a voucher nobody used (uncertainty never releases money).
+            _expire_unused_past_window(router, now, report)
             stale = list(db.session.scalars(select(Voucher).where(
                 Voucher.router_id == router.id,
                 Voucher.state.in_(("expired", "revoked")),
                 Voucher.on_router.is_(True))))
             db.session.commit()
             report.cleaned = vouchers.remove_from_router(client, stale, action)
+            if site.trial_sync_state != "synced":
+                report.trial_commands = len(hotspot_trial.apply_trial(client, site))
+        _report_losses(router, now, report)
     except (RouterUnreachable, RouterTimeout, RouterRejected) as exc:
         db.session.rollback()
         site = stored_site(router)
@@ -202,7 +318,10 @@ def sync_job(ctx: jobs.JobContext) -> dict[str, Any]:
     ctx.progress(1)
     return {"router_id": router.id, "activated": [v.code for v in report.activated],
             "expired": [v.code for v in report.expired], "sales": len(report.sales), "cleaned": report.cleaned,
-            "pushed_packages": report.pushed_packages, "pushed_vouchers": report.pushed_vouchers}
+            "pushed_packages": report.pushed_packages, "pushed_vouchers": report.pushed_vouchers,
+            "missing": [v.code for v in report.missing], "restored": report.restored,
+            "profile_fixed": report.profile_fixed, "missing_profiles": report.missing_profiles,
+            "replaced": report.replaced}
 
 
 def _audit(actor: User | None, report: SyncReport) -> None:

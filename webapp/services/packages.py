@@ -38,8 +38,44 @@ from webapp.timeutil import utcnow
 
 PROFILE_PATH = "ip/hotspot/user/profile"
 PROFILE_PREFIX = "rd-"
-PACKAGE_TYPES = {"hourly": "Hourly Package", "monthly": "Monthly Package"}
+PACKAGE_TYPES = {"minutes": "Minutes Package", "hourly": "Hourly Package", "daily": "Daily Package",
+                 "weekly": "Weekly Package", "monthly": "Monthly Package"}
 MONTH_HOURS = 720
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long a package type may last: ``low`` to ``high`` whole ``unit``s of ``unit_minutes`` each."""
+
+    unit: str
+    unit_minutes: int
+    low: int
+    high: int
+    default: int | None  # units when no duration is sent (None: one must be sent)
+
+    @property
+    def min_minutes(self) -> int:
+        return self.low * self.unit_minutes
+
+    @property
+    def max_minutes(self) -> int:
+        return self.high * self.unit_minutes
+
+
+#: Durations per package type: 10 minutes to 365 days overall; a month is 30 days (the contract's 720 hours).
+PLANS = {
+    "minutes": Plan("minute", 1, 10, 1440, None),
+    "hourly": Plan("hour", 60, 1, 24, None),
+    "daily": Plan("day", 1440, 1, 365, 1),
+    "weekly": Plan("week", 10080, 1, 52, 1),
+    "monthly": Plan("month", MONTH_HOURS * 60, 1, 12, 1),
+}
+MIN_DURATION_MINUTES = 10
+MAX_DURATION_MINUTES = 365 * 1440
+#: A data cap of up to 10 TB, in MB of 1,048,576 bytes (what phones call a megabyte).
+MAX_DATA_LIMIT_MB = 10_000_000
+MB = 1024 * 1024
+MAX_VALIDITY_DAYS = 365
 #: The contract: "Prices must be greater than 0.01" (so 0.02 is the cheapest package).
 MIN_PRICE = Decimal("0.01")
 MAX_PRICE = Decimal("99999999.99")
@@ -47,8 +83,8 @@ MAX_SPEED_MBPS = 100_000
 MAX_SHARED_USERS = 1000
 #: Voucher states whose router user can still be used (their profile must stay on the router).
 LIVE_STATES = ("unused", "active")
-_EDITABLE = ("name", "package_type", "duration_hours", "price", "download_speed_mbps", "upload_speed_mbps",
-             "shared_users", "description", "is_active")
+_EDITABLE = ("name", "package_type", "duration_minutes", "price", "download_speed_mbps", "upload_speed_mbps",
+             "shared_users", "data_limit_mb", "validity_days", "description", "is_active")
 _MANAGED = ("rate-limit", "shared-users")
 _OFFLINE = (RouterUnreachable, RouterTimeout)
 _RATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
@@ -263,6 +299,72 @@ def _int(data: dict[str, Any], name: str, fields: dict[str, str], low: int, high
     return number
 
 
+def _duration(data: dict[str, Any], current: Package | None, package_type: str, fields: dict[str, str]) -> int | None:
+    """The package's duration in minutes from ``duration_minutes`` or the contract's ``duration_hours``.
+
+    Either may be sent; both together must agree (``duration_hours`` is the whole hours of ``duration_minutes``,
+    so a client may send back what it read). Neither: the stored duration, else the type's default.
+    """
+    minutes_in, hours_in = data.get("duration_minutes"), data.get("duration_hours")
+    sent_minutes, sent_hours = minutes_in not in (None, ""), hours_in not in (None, "")
+    plan = PLANS.get(package_type)
+    field = "duration_minutes" if sent_minutes else "duration_hours"
+    minutes: int | None
+    if sent_minutes:
+        minutes = _whole(minutes_in)
+        if sent_hours:
+            hours = _whole(hours_in)
+            if hours is None:
+                fields["duration_hours"] = gettext("Must be a whole number.")
+            elif minutes is not None and hours != minutes // 60:
+                fields["duration_hours"] = gettext("Must be the whole hours of duration_minutes (%(hours)s).",
+                                                   hours=minutes // 60)
+    elif sent_hours:
+        hours = _whole(hours_in)
+        minutes = None if hours is None else hours * 60
+    elif current is not None:
+        minutes = current.duration_minutes
+    elif plan is not None and plan.default is not None:
+        minutes = plan.default * plan.unit_minutes
+    else:
+        fields[field] = gettext("This field is required.")
+        return None
+    if minutes is None:
+        fields[field] = gettext("Must be a whole number.")
+        return None
+    if plan is not None:
+        units, rest = divmod(minutes, plan.unit_minutes)
+        if rest or not plan.low <= units <= plan.high:
+            fields[field] = _plan_message(package_type)
+    elif not MIN_DURATION_MINUTES <= minutes <= MAX_DURATION_MINUTES:
+        fields[field] = gettext("Must last 10 minutes to 365 days.")
+    return minutes
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as a whole number (``"30"``, ``30``, ``30.0``), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(value, float) and value != number:
+        return None
+    return number
+
+
+def _plan_message(package_type: str) -> str:
+    messages: dict[str, str] = {
+        "minutes": gettext("A minutes package lasts 10 to 1,440 minutes."),
+        "hourly": gettext("An hourly package lasts 1 to 24 hours."),
+        "daily": gettext("A daily package lasts 1 to 365 whole days."),
+        "weekly": gettext("A weekly package lasts 1 to 52 whole weeks."),
+        "monthly": gettext("A monthly package lasts 1 to 12 months of 30 days (720 hours each)."),
+    }
+    return messages[package_type]
+
+
 def _price(value: Any, fields: dict[str, str]) -> Decimal | None:
     if value is None or value == "":
         fields["price"] = "This field is required."
@@ -320,28 +422,18 @@ def _clean(router: Router, data: dict[str, Any], current: Package | None) -> dic
 
     package_type = merged.get("package_type") or "hourly"
     if package_type not in PACKAGE_TYPES:
-        fields["package_type"] = "Choose hourly or monthly."
+        fields["package_type"] = gettext("Choose minutes, hourly, daily, weekly or monthly.")
     clean["package_type"] = package_type
-
-    duration = merged.get("duration_hours")
-    if package_type == "monthly" and (duration is None or duration == ""):
-        duration = MONTH_HOURS
-    if package_type == "monthly":
-        number = _int({"duration_hours": duration}, "duration_hours", fields, MONTH_HOURS, MONTH_HOURS)
-        if "duration_hours" in fields:
-            fields["duration_hours"] = "A monthly package lasts 720 hours (30 days)."
-    else:
-        number = _int({"duration_hours": duration}, "duration_hours", fields, 1, 24)
-        if "duration_hours" in fields and fields["duration_hours"].startswith("Must be between"):
-            fields["duration_hours"] = "An hourly package lasts 1 to 24 hours."
-    clean["duration_hours"] = number
-
+    clean["duration_minutes"] = _duration(data, current, package_type, fields)
     clean["price"] = _price(merged.get("price"), fields)
     clean["download_speed_mbps"] = _int(merged, "download_speed_mbps", fields, 1, MAX_SPEED_MBPS)
     clean["upload_speed_mbps"] = _int(merged, "upload_speed_mbps", fields, 1, MAX_SPEED_MBPS)
     shared = merged.get("shared_users")
     clean["shared_users"] = _int({"shared_users": 1 if shared in (None, "") else shared}, "shared_users",
                                  fields, 1, MAX_SHARED_USERS)
+    for name, high in (("data_limit_mb", MAX_DATA_LIMIT_MB), ("validity_days", MAX_VALIDITY_DAYS)):
+        # Optional: blank or null is "no limit".
+        clean[name] = None if merged.get(name) in (None, "") else _int(merged, name, fields, 1, high)
 
     description = merged.get("description")
     description = description.strip() if isinstance(description, str) else ""
@@ -786,7 +878,7 @@ def _import(router: Router, row: Row, price: Decimal, now: datetime) -> Package:
         name = f"{profile} ({number})"
         number += 1
     package = Package(
-        router_id=router.id, name=name[:100], package_type="hourly", duration_hours=1, price=price,
+        router_id=router.id, name=name[:100], package_type="hourly", duration_minutes=60, price=price,
         description=f"Imported from router profile {profile}", is_active=False, profile_name=profile,
         sync_state="synced", synced_at=now, **_import_values(row),
     )

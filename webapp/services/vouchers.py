@@ -33,7 +33,7 @@ from webapp.models import Job, Package, Router, User, Voucher, VoucherBatch
 from webapp.services import audit, gateway
 from webapp.services.errors import Conflict, Invalid, NotFound, RouterRejected, RouterTimeout, RouterUnreachable
 from webapp.services.hotspot_settings import currency_for, money, site_of, stored_site
-from webapp.services.packages import duration_display, sync_package, wants_profile
+from webapp.services.packages import MB, duration_display, sync_package, wants_profile
 from webapp.services.pagination import Page, paginate
 from webapp.services.routers import get_router
 from webapp.services.teams import router_scope
@@ -223,17 +223,21 @@ def _fresh_codes(router: Router, count: int, length: int, prefix: str, taken: se
     return chosen[:count]
 
 
-def _user_values(voucher: Voucher, package: Package) -> dict[str, str]:
-    # Per-user limits come from the voucher's frozen terms, so a package edit never shortens a sold voucher.
+def _user_values(voucher: Voucher, package: Package, now: datetime | None = None) -> dict[str, str]:
+    # Per-user limits come from the voucher's frozen terms, so a package edit never shortens a sold voucher; an
+    # active voucher pushed again (the router lost it) gets what is left of its time.
+    minutes = voucher.duration_minutes
+    if voucher.state == "active" and voucher.expires_at is not None and now is not None:
+        minutes = max(1, -(-int((voucher.expires_at - now).total_seconds()) // 60))
     values = {
         "name": voucher.code,
         "password": voucher.password,
         "profile": package.profile_name,
-        "limit-uptime": router_duration(voucher.duration_minutes),
+        "limit-uptime": router_duration(minutes),
         "comment": batch_comment(voucher.batch_id),
     }
     if voucher.data_limit_mb:
-        values["limit-bytes-total"] = str(voucher.data_limit_mb * 1_000_000)
+        values["limit-bytes-total"] = str(voucher.data_limit_mb * MB)
     return values
 
 
@@ -264,14 +268,16 @@ class PushOutcome:
     refused: dict[int, tuple[str, str]] = field(default_factory=dict)  # voucher id -> (code, why)
 
 
-def pending_users(router_id: int, batch_id: int | None = None) -> list[PendingUser]:
-    """Unused vouchers of a router (or of one batch) that are not on the router yet, oldest first (a read)."""
+def pending_users(router_id: int, batch_id: int | None = None, now: datetime | None = None) -> list[PendingUser]:
+    """Usable vouchers of a router (or of one batch) that are not on the router, oldest first (a read): unused
+    ones, and active ones the router lost (pushed with the time they have left as of ``now``)."""
     statement = (select(Voucher, Package).join(Package, Voucher.package_id == Package.id)
-                 .where(Voucher.router_id == router_id, Voucher.state == "unused", Voucher.on_router.is_(False))
+                 .where(Voucher.router_id == router_id, Voucher.state.in_(("unused", "active")),
+                        Voucher.on_router.is_(False))
                  .order_by(Voucher.id))
     if batch_id is not None:
         statement = statement.where(Voucher.batch_id == batch_id)
-    return [PendingUser(voucher.id, voucher.batch_id, voucher.code, _user_values(voucher, package))
+    return [PendingUser(voucher.id, voucher.batch_id, voucher.code, _user_values(voucher, package, now))
             for voucher, package in db.session.execute(statement)]
 
 
@@ -476,7 +482,7 @@ def push_batch(ctx: jobs.JobContext) -> dict[str, Any]:
 def _settle(batch: VoucherBatch) -> None:
     """``pushed`` once no unused voucher of the batch waits for the router, else ``pending`` (the sync's)."""
     waiting = db.session.scalar(select(func.count(Voucher.id)).where(
-        Voucher.batch_id == batch.id, Voucher.state == "unused", Voucher.on_router.is_(False))) or 0
+        Voucher.batch_id == batch.id, Voucher.state.in_(("unused", "active")), Voucher.on_router.is_(False))) or 0
     batch.push_state = "pending" if waiting else "pushed"
     batch.push_error = None if not waiting else batch.push_error
 
@@ -489,7 +495,7 @@ def push_pending(client: Any, router: Router, now: datetime) -> int:
                                                             VoucherBatch.push_state == "pushing"))
     # A batch whose push job is alive is left to it; one whose job is gone or gave up is the sync's again.
     owned = {batch.id for batch in pushing if (job := push_job_of(batch)) is not None and not job.is_final}
-    waiting = [user for user in pending_users(router.id) if user.batch_id not in owned]
+    waiting = [user for user in pending_users(router.id, now=now) if user.batch_id not in owned]
     batches = list(db.session.scalars(select(VoucherBatch).where(VoucherBatch.router_id == router.id,
                                                                  VoucherBatch.push_state == "pending")))
     if not waiting and not batches:
@@ -672,5 +678,6 @@ def print_sheet(actor: User, batch_id: int, include_used: bool = False) -> Print
 
 def router_users(client: Any) -> dict[str, Row]:
     """The router's hotspot users by name (the fields activation needs)."""
-    rows = client.print(USER_PATH, proplist=[".id", "name", "uptime", "bytes-in", "bytes-out", "disabled", "comment"])
+    rows = client.print(USER_PATH, proplist=[".id", "name", "profile", "uptime", "bytes-in", "bytes-out", "disabled",
+                                             "comment"])
     return {row.get("name", ""): row for row in rows}

@@ -22,6 +22,7 @@ from webapp.blueprints.api.hotspot_schemas import (
     PackageWriteRequest,
     ReconcileRequest,
     SiteSettingsRequest,
+    TrialSettingsRequest,
 )
 from webapp.blueprints.api.jobs import accepted
 from webapp.blueprints.api.presenters import page_out
@@ -29,7 +30,7 @@ from webapp.extensions import db
 from webapp.models import HotspotSite, Package, Router, Sale, Voucher, VoucherBatch
 from webapp.openapi import documented
 from webapp.permissions import Capability, policy
-from webapp.services import hotspot_settings, hotspot_sync, packages, sales, vouchers
+from webapp.services import hotspot_settings, hotspot_sync, hotspot_trial, packages, sales, vouchers
 from webapp.services.hotspot_settings import money
 from webapp.services.packages import DriftItem, PackageChange, RouterCommand
 from webapp.services.pagination import page_numbers
@@ -60,6 +61,7 @@ def package_out(package: Package, currency: str | None = None) -> dict[str, Any]
         "package_type": package.package_type,
         "package_type_display": packages.PACKAGE_TYPES.get(package.package_type, package.package_type),
         "duration_hours": package.duration_hours,
+        "duration_minutes": package.duration_minutes,
         "duration_display": packages.duration_display(package.duration_minutes, package.package_type),
         "price": packages.price_text(package.price),
         "currency": currency or packages.package_currency(package),
@@ -72,6 +74,8 @@ def package_out(package: Package, currency: str | None = None) -> dict[str, Any]
         "is_active": package.is_active,
         "router_id": package.router_id,
         "shared_users": package.shared_users,
+        "data_limit_mb": package.data_limit_mb,
+        "validity_days": package.validity_days,
         "profile_name": package.profile_name,
         "rate_limit": packages.rate_limit(package),
         "sync_state": package.sync_state,
@@ -160,6 +164,8 @@ def batch_out(summary: BatchSummary) -> dict[str, Any]:
         "prefix": batch.prefix,
         "push_state": batch.push_state,
         "push_error": batch.push_error,
+        "checked_at": isoformat_z(batch.checked_at),
+        "missing_at_check": batch.missing_at_check or 0,
         "created_at": isoformat_z(batch.created_at),
         "counts": summary.counts,
     }
@@ -195,6 +201,15 @@ def site_out(site: HotspotSite) -> dict[str, Any]:
         "last_sync_at": isoformat_z(site.last_sync_at),
         "last_sync_error": site.last_sync_error,
         "portal_url": portal_url_of(site.router_id),
+        "trial_enabled": bool(site.trial_enabled),
+        "trial_minutes": site.trial_minutes if site.trial_minutes is not None else 30,
+        "trial_reset_hours": site.trial_reset_hours if site.trial_reset_hours is not None else 24,
+        "trial_package_id": site.trial_package_id,
+        "trial_sync_state": site.trial_sync_state or "synced",
+        "router_serial": site.router_serial,
+        "router_identity": site.router_identity,
+        "replaced_at": isoformat_z(site.replaced_at),
+        "replaced_note": site.replaced_note,
     }
 
 
@@ -404,7 +419,8 @@ def voucher_revoke(voucher_id: int) -> Response:
 def hotspot_sync_now(router_id: int) -> Response:
     job = hotspot_sync.start_sync(current_user, router_id)
     report = job.result if job.state == "succeeded" and isinstance(job.result, dict) else {}
-    fields = ("activated", "expired", "sales", "cleaned", "pushed_packages", "pushed_vouchers")
+    fields = ("activated", "expired", "sales", "cleaned", "pushed_packages", "pushed_vouchers", "missing",
+              "restored", "profile_fixed", "missing_profiles", "replaced")
     if report:
         message = f"{len(report['activated'])} activated, {len(report['expired'])} expired"
     elif job.state == "failed":
@@ -454,6 +470,20 @@ def hotspot_site_update(router_id: int) -> Response:
     site = hotspot_settings.update_site(current_user, router_id, body.model_dump(exclude_unset=True),
                                         request.remote_addr)
     return json_ok(site_out(site))
+
+
+@bp.put("/routers/<int:router_id>/hotspot/trial/")
+@bp.patch("/routers/<int:router_id>/hotspot/trial/")
+@documented(docs.HOTSPOT_TRIAL_UPDATE)
+@jwt_required()
+@policy(Capability.OPERATE)
+def hotspot_trial_update(router_id: int) -> Response:
+    body = json_body(TrialSettingsRequest)
+    result = hotspot_trial.update_trial(current_user, router_id, body.model_dump(exclude_unset=True),
+                                        ip_address=request.remote_addr)
+    out = site_out(result.site)
+    out.update({"commands": _commands(result.commands), "sync_error": result.error})
+    return json_ok(out)
 
 
 @bp.get("/hotspot/settings/")

@@ -7,6 +7,7 @@ The descriptions are named here rather than written out above each view only to 
 from __future__ import annotations
 
 from webapp.blueprints.api.hotspot_schemas import (
+    DURATION_RULES,
     BatchCreated,
     BatchCreateRequest,
     BatchOut,
@@ -28,6 +29,8 @@ from webapp.blueprints.api.hotspot_schemas import (
     SiteSettings,
     SiteSettingsRequest,
     SyncResponse,
+    TrialSettings,
+    TrialSettingsRequest,
     VoucherOut,
     VoucherPage,
 )
@@ -63,7 +66,7 @@ PACKAGE_CREATE = Doc(
     description="Saves the package and adds its user profile on the router (`rate-limit` is "
     "`upload/download` from the router's side). An unreachable router leaves it `pending` for the next sync. "
     "With `dry_run=true` answers 200 with the commands only. A name the router already has "
-    "answers 409.",
+    "answers 409. " + DURATION_RULES,
 )
 
 PACKAGE_DETAIL = Doc("One package", _PACKAGES, {200: PackageOut})
@@ -71,10 +74,10 @@ PACKAGE_DETAIL = Doc("One package", _PACKAGES, {200: PackageOut})
 PACKAGE_UPDATE = Doc(
     "Change, activate or deactivate a package", _PACKAGES, {200: PackageChangeResponse, 409: ErrorResponse},
     request=PackageWriteRequest, query=(_DRY_RUN,),
-    description="Only the fields sent change. Deactivating removes the profile once no voucher of the "
-    "package can be used any more. The duration must suit the type the package ends up with (1-24 hours "
-    "hourly, 720 monthly): sending only one of the two is checked against the stored other one (400). A "
-    "name another package of the router has answers 409.",
+    description="Only the fields sent change; issued vouchers keep the terms they were issued with. "
+    "Deactivating removes the profile once no voucher of the package can be used any more. The duration must "
+    "suit the type the package ends up with: sending only a type or only a duration is checked against the "
+    "stored other one (400). A name another package of the router has answers 409. " + DURATION_RULES,
 )
 
 PACKAGE_DELETE = Doc(
@@ -145,6 +148,13 @@ HOTSPOT_SITE = Doc("A router's hotspot settings", _HOTSPOT, {200: SiteSettings})
 HOTSPOT_SITE_UPDATE = Doc(
     "Change a router's hotspot settings", _HOTSPOT, {200: SiteSettings}, request=SiteSettingsRequest,
     description="The name and DNS name printed on vouchers, and whether expiry removes or disables users.",
+)
+
+HOTSPOT_TRIAL_UPDATE = Doc(
+    "Change a router's free trial", _HOTSPOT, {200: TrialSettings}, request=TrialSettingsRequest,
+    description="The RouterOS hotspot trial: `trial_minutes` of browsing once per device per "
+    "`trial_reset_hours` (24: once a day), at the speed of `trial_package_id`. Saved, then set on every hotspot "
+    "server profile the router uses; an unreachable router gets it with the next sync (`sync_error` says why).",
 )
 
 OWNER_SETTINGS = Doc("Your hotspot settings", _HOTSPOT, {200: OwnerSettings})

@@ -12,7 +12,15 @@ from pydantic.json_schema import SkipJsonSchema
 
 from webapp.blueprints.api.jobs_schemas import JobRef
 from webapp.blueprints.api.schemas import _BLANK, VISIBLE, StrictBody, _integral, _no_default
-from webapp.services.packages import MAX_SHARED_USERS, MAX_SPEED_MBPS, MONTH_HOURS
+from webapp.services.hotspot_trial import MAX_TRIAL_MINUTES, MAX_TRIAL_RESET_HOURS
+from webapp.services.packages import (
+    MAX_DATA_LIMIT_MB,
+    MAX_DURATION_MINUTES,
+    MAX_SHARED_USERS,
+    MAX_SPEED_MBPS,
+    MAX_VALIDITY_DAYS,
+    MIN_DURATION_MINUTES,
+)
 from webapp.services.pagination import MAX_ID
 from webapp.services.vouchers import MAX_BATCH
 
@@ -69,75 +77,68 @@ NullablePrice = Annotated[Any, BeforeValidator(_price),
 _SPEED = {"type": "integer", "minimum": 1, "maximum": MAX_SPEED_MBPS}
 _SHARED_USERS = {"type": "integer", "minimum": 1, "maximum": MAX_SHARED_USERS}
 _NAME = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": VISIBLE}
-_HOURLY = {"type": "integer", "minimum": 1, "maximum": 24}
+_MINUTES = {"type": "integer", "minimum": MIN_DURATION_MINUTES, "maximum": MAX_DURATION_MINUTES}
+_HOURS = {"type": "integer", "minimum": 0, "maximum": MAX_DURATION_MINUTES // 60}
+_DATA_LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_DATA_LIMIT_MB}
+_VALIDITY = {"type": "integer", "minimum": 1, "maximum": MAX_VALIDITY_DAYS}
+DURATION_RULES = (
+    "The duration follows `package_type`: minutes 10-1,440 minutes; hourly 1-24 hours; daily 1-365 days; weekly "
+    "1-52 weeks; monthly 1-12 months of 30 days (720 hours). Send `duration_minutes`, or the contract's "
+    "`duration_hours` (whole hours); both together must agree (`duration_hours` = whole hours of "
+    "`duration_minutes`, so what was read may be sent back). A rule that relates two fields answers 400."
+)
 
 
-def _duration_rule(*, nullable: bool) -> dict[str, Any]:
-    """``duration_hours`` follows ``package_type``: 1-24 for hourly, 720 for monthly (30 days)."""
-    monthly: dict[str, Any] = {"const": MONTH_HOURS}
-    return {
-        "anyOf": [
-            {
-                "title": "monthly",
-                "properties": {"package_type": {"const": "monthly"},
-                               "duration_hours": {"anyOf": [monthly, {"type": "null"}]} if nullable else monthly},
-                "required": ["package_type"],
-            },
-            {
-                "title": "hourly",
-                "properties": {"package_type": {"enum": ["hourly", None]} if nullable else {"const": "hourly"},
-                               "duration_hours": _HOURLY},
-                "required": ["duration_hours"] if nullable else ["package_type"],
-            },
-            *([] if nullable else [{
-                "title": "type unchanged",
-                "not": {"required": ["package_type"]},
-                "properties": {"duration_hours": {"anyOf": [_HOURLY, monthly]}},
-            }]),
-        ]
-    }
+def _nullable(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}], "description": description}
+
+
+def _plan_properties(properties: dict[str, Any], *, create: bool) -> None:
+    # The service checks what the model lets through (so a bad body answers every field's message at once);
+    # the per-type duration rules relate two fields, so the document states each field's own bounds and the
+    # description the rest.
+    properties["name"] = {**_NAME, "description": "Unique per router (409 when taken)"}
+    hours_text, minutes_text = "The contract's whole hours (0 under an hour)", "The duration in minutes"
+    properties["duration_hours"] = (_nullable(_HOURS, hours_text) if create
+                                    else {**_HOURS, "description": hours_text})
+    properties["duration_minutes"] = (_nullable(_MINUTES, minutes_text) if create
+                                      else {**_MINUTES, "description": minutes_text})
+    properties["download_speed_mbps"] = _SPEED
+    properties["upload_speed_mbps"] = _SPEED
+    properties["shared_users"] = _nullable(_SHARED_USERS, "Devices per voucher at once (default 1)")
+    properties["data_limit_mb"] = _nullable(_DATA_LIMIT, "Data cap per voucher in MB of 1,048,576 bytes, up and "
+                                                         "down together (the router user's limit-bytes-total); "
+                                                         "null is unlimited")
+    properties["validity_days"] = _nullable(_VALIDITY, "A voucher must be first used within this many days of "
+                                                       "being issued; null is no limit")
 
 
 def _create_schema(schema: dict[str, Any]) -> None:
-    # The service checks what the model lets through (so a bad body answers every field's message at once):
-    # the document states the rules it applies. null is the same as leaving a field out.
-    properties = schema["properties"]
-    properties["name"] = {**_NAME, "description": "Unique per router (409 when taken)"}
-    properties["duration_hours"] = {"anyOf": [{"type": "integer"}, {"type": "null"}],
-                                    "description": "hourly: 1-24 (required); monthly: 720, the default"}
-    properties["download_speed_mbps"] = _SPEED
-    properties["upload_speed_mbps"] = _SPEED
-    properties["shared_users"] = {"anyOf": [_SHARED_USERS, {"type": "null"}],
-                                  "description": "Devices per voucher at once (default 1)"}
-    properties["price"].pop("default", None)
+    _plan_properties(schema["properties"], create=True)
+    schema["properties"]["price"].pop("default", None)
     schema["required"] = ["name", "price", "download_speed_mbps", "upload_speed_mbps"]
-    schema.update(_duration_rule(nullable=True))
 
 
 class PackageCreateRequest(StrictBody, json_schema_extra=_create_schema):
-    """A new package: name, price and both speeds, a duration for hourly packages."""
+    """A new package: name, price and both speeds; a duration unless the type has a default (daily, weekly and
+    monthly: one unit)."""
 
     name: str | None = None
-    package_type: Literal["hourly", "monthly"] | None = None
+    package_type: Literal["minutes", "hourly", "daily", "weekly", "monthly"] | None = None
+    duration_minutes: MaybeWhole = None
     duration_hours: MaybeWhole = None
     price: Price = None
     download_speed_mbps: MaybeWhole = None
     upload_speed_mbps: MaybeWhole = None
     shared_users: MaybeWhole = None
+    data_limit_mb: MaybeWhole = None
+    validity_days: MaybeWhole = None
     description: str | None = Field(default=None, max_length=1000)
     is_active: bool | None = None
 
 
 def _update_schema(schema: dict[str, Any]) -> None:
-    properties = schema["properties"]
-    properties["name"] = {**_NAME, "description": "Unique per router (409 when taken)"}
-    properties["duration_hours"] = {"type": "integer",
-                                    "description": "hourly: 1-24; monthly: 720 (the stored type when not sent)"}
-    properties["download_speed_mbps"] = _SPEED
-    properties["upload_speed_mbps"] = _SPEED
-    properties["shared_users"] = {"anyOf": [_SHARED_USERS, {"type": "null"}],
-                                  "description": "Devices per voucher at once (null: 1)"}
-    schema.update(_duration_rule(nullable=False))
+    _plan_properties(schema["properties"], create=False)
 
 
 # null passes this model for the fields below, but the service refuses it (a package always has them), so
@@ -146,13 +147,16 @@ class PackageWriteRequest(StrictBody, json_schema_extra=_update_schema):
     """Change a package: only the fields sent change."""
 
     name: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
-    package_type: Literal["hourly", "monthly"] | SkipJsonSchema[None] = Field(default=None,
-                                                                              json_schema_extra=_no_default)
+    package_type: Literal["minutes", "hourly", "daily", "weekly", "monthly"] | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_no_default)
+    duration_minutes: Whole | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
     duration_hours: Whole | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
     price: Price = Field(default=None, json_schema_extra=_no_default)
     download_speed_mbps: Whole | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
     upload_speed_mbps: Whole | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
     shared_users: MaybeWhole = None
+    data_limit_mb: MaybeWhole = None
+    validity_days: MaybeWhole = None
     description: str | None = Field(default=None, max_length=1000)
     is_active: bool | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
 
@@ -162,8 +166,9 @@ class PackageOut(BaseModel):
     name: str
     package_type: str
     package_type_display: str
-    duration_hours: int
-    duration_display: str
+    duration_hours: int = Field(description="Whole hours (0 for a package shorter than an hour)")
+    duration_minutes: int
+    duration_display: str = Field(description='"30 minutes", "1 hour", "1 day", "1 week", "1 month"')
     price: str
     currency: str
     download_speed_mbps: int
@@ -175,6 +180,8 @@ class PackageOut(BaseModel):
     is_active: bool
     router_id: int
     shared_users: int
+    data_limit_mb: int | None
+    validity_days: int | None
     profile_name: str
     rate_limit: str
     sync_state: Literal["synced", "pending", "error"] | None = Field(description="null in a dry run of a create")
@@ -301,6 +308,8 @@ class BatchOut(IssuedTermsOut):
     prefix: str
     push_state: Literal["pushed", "pending", "pushing"]
     push_error: str | None
+    checked_at: str | None = Field(description="When a sync last compared its usable vouchers with the router")
+    missing_at_check: int = Field(description="How many of them that check found missing (and pushed again)")
     created_at: str | None
     counts: dict[str, int]
 
@@ -333,6 +342,12 @@ class SyncResponse(BaseModel):
     cleaned: int | None
     pushed_packages: int | None
     pushed_vouchers: int | None
+    missing: list[str] | None = Field(default=None, description="Codes of usable vouchers the router had lost")
+    restored: int | None = Field(default=None, description="How many of those this sync pushed again")
+    profile_fixed: int | None = Field(default=None, description="Voucher users whose profile was set right")
+    missing_profiles: list[str] | None = Field(default=None, description="Package profiles the router had lost "
+                                                                          "(pushed again)")
+    replaced: str | None = Field(default=None, description="Set when the router's serial or identity changed")
     synced_at: str | None
     message: str
     job: JobRef
@@ -363,6 +378,37 @@ class SiteSettings(BaseModel):
     last_sync_at: str | None
     last_sync_error: str | None
     portal_url: str
+    trial_enabled: bool
+    trial_minutes: int
+    trial_reset_hours: int
+    trial_package_id: int | None
+    trial_sync_state: Literal["synced", "pending"]
+    router_serial: str | None
+    router_identity: str | None
+    replaced_at: str | None = Field(description="When a sync found the serial or identity changed")
+    replaced_note: str | None
+
+
+TrialMinutes = Annotated[int, Field(ge=1, le=MAX_TRIAL_MINUTES), BeforeValidator(_integral)]
+TrialResetHours = Annotated[int, Field(ge=1, le=MAX_TRIAL_RESET_HOURS), BeforeValidator(_integral)]
+PackageId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
+
+
+class TrialSettingsRequest(StrictBody):
+    trial_enabled: bool | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default,
+                                                       description="The hotspot trial login on or off")
+    trial_minutes: TrialMinutes | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default,
+                                                               description="Minutes of free browsing per trial")
+    trial_reset_hours: TrialResetHours | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_no_default,
+        description="Hours before the same device may have another trial (24: once per device per day)")
+    trial_package_id: PackageId | None = Field(default=None, description="Package whose speed trials get (null: "
+                                                                         "the default profile)")
+
+
+class TrialSettings(SiteSettings):
+    commands: list[RouterCommandOut]
+    sync_error: str | None = Field(description="Why the router was not updated now (the next sync does it)")
 
 
 class SiteSettingsRequest(StrictBody):

@@ -16,10 +16,17 @@ from webapp.blueprints import query
 from webapp.blueprints.dashboard.blueprint import bp
 from webapp.blueprints.dashboard.jobs import kind_label
 from webapp.blueprints.htmx import navigate, safe_next
-from webapp.forms import HotspotOwnerForm, HotspotSiteForm, PackageForm, SalesFilterForm, VoucherBatchForm
+from webapp.forms import (
+    HotspotOwnerForm,
+    HotspotSiteForm,
+    PackageForm,
+    SalesFilterForm,
+    TrialForm,
+    VoucherBatchForm,
+)
 from webapp.models import Package, Router
 from webapp.permissions import Capability, policy
-from webapp.services import hotspot_settings, hotspot_sync, packages, routers, sales, vouchers
+from webapp.services import hotspot_settings, hotspot_sync, hotspot_trial, packages, routers, sales, vouchers
 from webapp.services.errors import Conflict, Invalid, RouterError, ServiceError
 from webapp.services.hotspot_settings import money
 from webapp.services.pagination import page_numbers
@@ -30,10 +37,14 @@ LAYOUTS = {"a4": "A4 sheet", "80mm": "80 mm thermal", "58mm": "58 mm thermal"}
 _ROUTER_DOWN = RouterError
 
 
+#: Service field names shown on another form field (the form asks for a duration in the type's unit).
+_FORM_FIELD = {"duration_minutes": "duration", "duration_hours": "duration"}
+
+
 def _apply(form: Any, error: ServiceError) -> None:
     leftover = []
     for name, message in error.fields.items():
-        field = form._fields.get(name)
+        field = form._fields.get(_FORM_FIELD.get(name, name))
         if field is not None:
             field.errors = [*field.errors, message]
         else:
@@ -133,6 +144,7 @@ def hotspot_package_edit(package_id: int) -> ResponseReturnValue:
     package = packages.get_package(current_user, package_id)
     form = PackageForm(formdata=None, obj=package)
     form.price.data = packages.price_text(package.price)
+    form.show_duration(package.package_type, package.duration_minutes)
     return render_template("hotspot/package_edit.html", **_common(package.router), form=form, package=package,
                            preview=None)
 
@@ -254,6 +266,19 @@ def _batch_form(router: Router, formdata: Any = None) -> VoucherBatchForm:
     return form
 
 
+def _trial_form(router: Router, formdata: Any = None) -> TrialForm:
+    site = hotspot_settings.site_of(router)
+    if formdata is not None:
+        form = TrialForm(formdata=formdata)
+    else:
+        form = TrialForm(formdata=None, trial_enabled=bool(site.trial_enabled), trial_minutes=site.trial_minutes or 30,
+                         trial_reset_hours=site.trial_reset_hours or 24, trial_package_id=site.trial_package_id or 0)
+    _, found = packages.list_packages(current_user, router.id, include_inactive=True)
+    form.trial_package_id.choices = [(0, gettext("The router's default profile")),
+                                     *((p.id, p.name) for p in found)]
+    return form
+
+
 def _vouchers_context(router: Router, form: VoucherBatchForm | None = None,
                       site_form: HotspotSiteForm | None = None) -> dict[str, Any]:
     number, _ = page_numbers(request.args.get("page"), None)
@@ -264,6 +289,8 @@ def _vouchers_context(router: Router, form: VoucherBatchForm | None = None,
         "form": form or _batch_form(router),
         "site_form": site_form or HotspotSiteForm(formdata=None, obj=site),
         "site_saved": False,
+        "trial_form": _trial_form(router),
+        "trial_result": None,
     }
 
 
@@ -319,6 +346,25 @@ def hotspot_site(router_id: int) -> ResponseReturnValue:
         status = 422
     return render_template("hotspot/_site_form.html", router=router, site_form=form,
                            site_saved=status == 200), status
+
+
+@bp.post("/routers/<int:router_id>/hotspot/trial")
+@policy(Capability.OPERATE)
+def hotspot_trial_save(router_id: int) -> ResponseReturnValue:
+    router = routers.get_router(current_user, router_id)
+    form = _trial_form(router, request.form)
+    result = None
+    if form.validate_on_submit():
+        try:
+            result = hotspot_trial.update_trial(current_user, router.id, {
+                "trial_enabled": bool(form.trial_enabled.data), "trial_minutes": form.trial_minutes.data,
+                "trial_reset_hours": form.trial_reset_hours.data,
+                "trial_package_id": form.trial_package_id.data or None}, ip_address=request.remote_addr)
+        except Invalid as error:
+            _apply(form, error)
+    status = 200 if result is not None else 422
+    return render_template("hotspot/_trial_form.html", router=router, trial_form=form,
+                           trial_result=result), status
 
 
 def _batch_context(batch_id: int) -> dict[str, Any]:
