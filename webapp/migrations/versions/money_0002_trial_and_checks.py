@@ -2,7 +2,7 @@
 and per batch the last check of its vouchers on the router
 
 Revision ID: money_0002_trial_and_checks
-Revises: security_0001_teams
+Revises: portal_0001
 Create Date: 2026-12-01 01:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "money_0002_trial_and_checks"
-down_revision = "security_0001_teams"
+down_revision = "portal_0001"
 branch_labels = None
 depends_on = None
 
