@@ -106,3 +106,19 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=50)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class BulkCommandForm(FlaskForm):
+    """One command on every router of a group (or with a tag)."""
+
+    command = StringField(_l("Command"), validators=[DataRequired(), Length(max=200)])
+    method = SelectField(_l("Method"), choices=[SelectChoice("GET", "GET (read)"), SelectChoice("POST", "POST"),
+                                                SelectChoice("PUT", "PUT (set)"), SelectChoice("DELETE", "DELETE")])
+    data = TextAreaField(_l("Values, one key=value per line"), validators=[Optional(), Length(max=4000)])
+    concurrency = IntegerField(_l("Routers at once"), default=4, validators=[DataRequired(), NumberRange(1, 16)])
+    confirm = BooleanField(_l("Yes, run this risky command on every router"))
+
+    def values(self) -> dict[str, str]:
+        """The data lines as a mapping."""
+        pairs = (line.split("=", 1) for line in (self.data.data or "").splitlines() if "=" in line)
+        return {key.strip(): value.strip() for key, value in pairs if key.strip()}

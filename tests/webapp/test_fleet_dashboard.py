@@ -170,3 +170,17 @@ def test_group_page_checks_and_shows_routeros_versions(logged_in: FlaskClient, s
     assert _post(logged_in, group_url, f"{group_url}/upgrade-check", {}).status_code == 303
     table = logged_in.get(group_url).get_data(as_text=True).split('data-testid="versions"')[1].split("</table>")[0]
     assert "7.16.1" in table and "7.16.2" in table and "badge-pending" in table
+def test_run_a_command_on_a_group_from_its_page(logged_in: FlaskClient, sim) -> None:  # type: ignore[no-untyped-def]
+    created = _post(logged_in, "/dashboard/groups", "/dashboard/groups", {"name": "bulk site", "backup_hour_utc": ""})
+    group_url = created.headers["Location"]
+    group_id = group_url.rsplit("/", 1)[1]
+    for name in ("edge-1", "edge-2"):
+        _add_router(logged_in, sim.router(name), group_id=group_id)
+    refused = _post(logged_in, group_url, f"{group_url}/command", {"command": "system/reboot", "method": "POST",
+                                                                   "concurrency": "2"})
+    assert refused.status_code == 422 and 'data-testid="bulk-error"' in refused.get_data(as_text=True)
+    ran = _post(logged_in, group_url, f"{group_url}/command", {"command": "system/identity", "method": "GET",
+                                                               "concurrency": "2"})
+    assert ran.status_code == 303 and "/dashboard/jobs/" in ran.headers["Location"]
+    job_page = logged_in.get(ran.headers["Location"]).get_data(as_text=True)
+    assert "commands.bulk" in job_page or "succeeded" in job_page

@@ -178,17 +178,16 @@ def get_any_version(actor: User, version_id: int) -> ConfigVersion:
 
 
 def previous_version_id(actor: User, router_id: int, version_id: int) -> int:
-    """The id of the version stored before ``version_id`` of the same router.
+    """The id of the version stored before ``version_id`` of the same router (itself for the first one: an
+    empty diff).
 
-    :raises NotFound: when the version is not the actor's or is the first one.
+    :raises NotFound: when the version is not the actor's.
     """
     get_version(actor, router_id, version_id)
     previous = db.session.scalar(select(ConfigVersion.id).where(ConfigVersion.router_id == router_id,
                                                                 ConfigVersion.id < version_id)
                                  .order_by(ConfigVersion.id.desc()).limit(1))
-    if previous is None:
-        raise NotFound("No earlier configuration version to compare with")
-    return int(previous)
+    return int(previous) if previous is not None else version_id
 
 
 @dataclass

@@ -11,6 +11,8 @@ from webapp.blueprints.api.fleet_schemas import (
     AcknowledgedOut,
     AcknowledgeMany,
     AvailabilityOut,
+    BulkAccepted,
+    BulkCommandRequest,
     ChannelTestOut,
     ConfigVersionDetail,
     ConfigVersionPage,
@@ -37,6 +39,7 @@ from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag
 from webapp.permissions import Capability, policy
 from webapp.services import (
     availability,
+    bulk,
     configs,
     credentials,
     groups,
@@ -61,6 +64,7 @@ _CREDS = Tag("Fleet: credential profiles", "Shared router credentials, stored en
 _ALERTS = "Monitoring: alerts and notifications"
 _AVAIL = "Monitoring: metrics and interfaces"
 _ROUTER_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
+_BULK = Tag("Fleet: mass commands", "One command on a group, a tag or a list of routers, as a job.")
 _UPGRADES = Tag("Fleet: upgrades", "Installed versus available RouterOS per router and per group.")
 
 
@@ -190,7 +194,7 @@ def config_version_detail(router_id: int, version_id: int) -> Response:
     "Unified diff from another version (of this or another router) to this one", _CONFIGS, {200: DiffOut},
     query=(Param("against", ID_SCHEMA,
                  "The older version's id; any of your routers' versions (a diff between two routers). Left out: "
-                 "the version before this one (404 when there is none)."),),
+                 "the version before this one (itself for the first version: an empty diff)."),),
 ))
 @jwt_required()
 @policy(Capability.OPERATE)
@@ -447,3 +451,25 @@ def profile_update(profile_id: int) -> Response:
 def profile_delete(profile_id: int) -> Response:
     name = credentials.delete_profile(current_user, profile_id, request.remote_addr)
     return json_ok({"message": f'Credential profile "{name}" deleted; its routers keep their credentials'})
+
+
+@bp.post("/commands/bulk/")
+@documented(Doc(
+    "Run one command on many routers (a job)", _BULK, {202: BulkAccepted, 404: ErrorResponse, 409: ErrorResponse},
+    request=BulkCommandRequest,
+    description="The execute-command body plus exactly one of `router_ids`, `group_id` or `tag`. Answers 202 "
+    "with the job (`GET /jobs/{id}/` for progress; the result maps each router to its outcome, and each "
+    "router's run is in its command history). At most `concurrency` routers at once; dangerous commands "
+    "need `confirm: true` as with execute-command.",
+))
+@jwt_required()
+@policy(Capability.CONSOLE)
+def bulk_command() -> Response:
+    from webapp.blueprints.api.jobs import accepted
+
+    body = json_body(BulkCommandRequest)
+    job = bulk.start(current_user, body.command, body.method, body.params, body.data, confirm=body.confirm,
+                     router_ids=body.router_ids, group_id=body.group_id, tag=body.tag,
+                     concurrency=body.concurrency, ip_address=request.remote_addr)
+    return accepted({"message": f"Running {body.method} {body.command} on {job.total} router(s)",
+                     "routers": job.total}, job)

@@ -234,3 +234,27 @@ class UpgradeOverviewOut(BaseModel):
     behind: int
     unchecked: int
     installed_versions: dict[str, int]
+class BulkCommandRequest(StrictBody):
+    command: str = Field(min_length=1, max_length=200, description="As execute-command")
+    method: str = Field(default="GET", max_length=8)
+    params: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
+    data: dict[str, str | int | float | bool | None] | None = Field(default=None, max_length=100)
+    confirm: bool = False
+    router_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(default=None, max_length=5000)
+    group_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    tag: str | None = Field(default=None, max_length=50)
+    concurrency: int = Field(default=4, ge=1, le=16, description="Routers worked on at once")
+
+
+class JobRef(BaseModel):
+    id: int
+    state: str
+    done: int
+    total: int
+    url: str
+
+
+class BulkAccepted(BaseModel):
+    message: str
+    routers: int
+    job: JobRef

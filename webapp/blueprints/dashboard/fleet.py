@@ -17,12 +17,21 @@ from wtforms.fields.choices import SelectChoice
 from webapp.blueprints.dashboard.blueprint import bp
 from webapp.blueprints.htmx import navigate
 from webapp.extensions import db
-from webapp.forms_fleet import ChannelForm, GroupForm, OnboardingForm, ProfileForm, RuleForm, SafeChangeForm
+from webapp.forms_fleet import (
+    BulkCommandForm,
+    ChannelForm,
+    GroupForm,
+    OnboardingForm,
+    ProfileForm,
+    RuleForm,
+    SafeChangeForm,
+)
 from webapp.models import ConfigVersion, Router
 from webapp.permissions import Capability, policy
 from webapp.services import (
     alerts,
     availability,
+    bulk,
     configs,
     credentials,
     groups,
@@ -84,11 +93,33 @@ def group_detail(group_id: int):  # type: ignore[no-untyped-def]
     return _group_page(group, GroupForm(obj=group, formdata=None), 200)
 
 
-def _group_page(group: Any, form: GroupForm, status: int):  # type: ignore[no-untyped-def]
+def _group_page(group: Any, form: GroupForm, status: int, bulk_form: BulkCommandForm | None = None,
+                bulk_error: str | None = None) -> ResponseReturnValue:
     members = routers.all_routers(current_user, RouterFilters(group_id=group.id))
     return render_template("fleet/group.html", group=group, form=form, members=members,
                            tags=groups.tags_of([r.id for r in members]),
-                           versions=upgrades.overview(current_user, group_id=group.id)), status
+                           versions=upgrades.overview(current_user, group_id=group.id),
+                           bulk_form=bulk_form or BulkCommandForm(formdata=None), bulk_error=bulk_error), status
+
+
+@bp.post("/groups/<int:group_id>/command")
+@policy(Capability.CONSOLE)
+def group_command(group_id: int):  # type: ignore[no-untyped-def]
+    group = groups.get_group(current_user, group_id)
+    form = BulkCommandForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            job = bulk.start(current_user, form.command.data or "", form.method.data, None, form.values(),
+                             confirm=bool(form.confirm.data), group_id=group.id,
+                             concurrency=form.concurrency.data or 4, ip_address=request.remote_addr)
+        except ServiceError as failure:
+            if failure.status == 404:
+                raise
+            error = failure.message
+        else:
+            return navigate(url_for("dashboard.job_page", job_id=job.id))
+    return _group_page(group, GroupForm(obj=group, formdata=None), 422, form, error)
 
 
 @bp.post("/groups/<int:group_id>")
