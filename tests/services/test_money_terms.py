@@ -6,6 +6,7 @@ the batch, the reprint and the CSV must all still say 20.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,9 +20,9 @@ from sqlalchemy import update
 from simulators.routeros import RouterSpec, SimRouter, Simulator
 from tests.conftest import make_config
 from webapp.extensions import db
-from webapp.models import Sale, User, Voucher
+from webapp.models import Router, Sale, User, Voucher
 from webapp.services import accounts, hotspot_settings, hotspot_sync, packages, routers, vouchers
-from webapp.services.errors import Invalid
+from webapp.services.errors import Invalid, ServiceError
 
 SIM_PASSWORD = "sim-pass-123"
 T0 = datetime(2025, 8, 13, 9, 0, 0)
@@ -128,3 +129,35 @@ def test_a_race_on_the_derived_profile_name_alone_draws_another(
     monkeypatch.setattr(packages, "derive_profile_name", lambda name, taken: next(draws, None) or real(name, taken))
     second = packages.create_package(owner, router_id, one_hour(name="Café")).package
     assert second is not None and second.profile_name == "rd-cafe-2"
+
+
+def test_two_syncs_at_once_sell_a_voucher_once(app: Flask, owner: User, router_id: int, sim: SimRouter) -> None:
+    package = packages.create_package(owner, router_id, one_hour()).package
+    assert package is not None
+    codes = list(vouchers.generate_batch(owner, router_id, package.id, 5, now=T0).vouchers)
+    for voucher in codes:
+        assert sim.hotspot_login(voucher.code, voucher.password)
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def one_sync() -> None:
+        with app.app_context():
+            try:
+                router = db.session.get(Router, router_id)
+                assert router is not None
+                barrier.wait(timeout=10)
+                hotspot_sync.sync_router(router, T0 + timedelta(minutes=5))
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=one_sync) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not [e for e in errors if not isinstance(e, ServiceError)], errors
+    db.session.expire_all()
+    sales = db.session.query(Sale).all()
+    assert sorted(s.voucher_id for s in sales) == sorted(v.id for v in codes)  # each sold exactly once
+    assert sum(s.price for s in sales) == Decimal("100.00")
