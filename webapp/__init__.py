@@ -38,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("TESTING") and _invoked_command() not in _SECRETLESS_COMMANDS and not _asking_for_help():
         _require_secrets(app)
 
-    from webapp import cli, database, errors, i18n, input_guard, jobs, permissions, security
+    from webapp import cli, database, errors, i18n, input_guard, jobs, permissions, security, session_expiry
     from webapp.blueprints import register_blueprints
     from webapp.extensions import csrf, db, jwt, limiter, login_manager, migrate
 
@@ -55,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     input_guard.init_app(app)
     i18n.init_app(app)
     errors.register_error_handlers(app)
+    session_expiry.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
     if app.config.get("BROKER_URL"):

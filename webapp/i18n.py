@@ -17,7 +17,7 @@ from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_decimal
 from flask import Flask, g, has_request_context, request
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -38,6 +38,26 @@ TIME_PATTERN = "%H:%M"
 EXTERNAL_MESSAGES = (
     _l("Please log in to continue."),  # flask-login's login_message, passed through localize_callback
 )
+
+
+#: States and kinds stored as English words in the database, shown translated (`{{ status_word(x) }}`).
+STATUS_WORDS = {
+    "online": _l("online"), "offline": _l("offline"), "up": _l("up"), "down": _l("down"),
+    "unknown": _l("unknown"), "unused": _l("unused"), "active": _l("active"), "expired": _l("expired"),
+    "revoked": _l("revoked"), "pending": _l("pending"), "pushed": _l("pushed"), "success": _l("success"),
+    "failed": _l("failed"), "timeout": _l("timeout"), "running": _l("running"), "queued": _l("queued"),
+    "done": _l("done"), "cancelled": _l("cancelled"), "acknowledged": _l("acknowledged"),
+    "resolved": _l("resolved"), "critical": _l("critical"), "warning": _l("warning"), "info": _l("info"),
+    "paid": _l("paid"), "refunded": _l("refunded"), "disabled": _l("disabled"), "enabled": _l("enabled"),
+}
+
+
+def status_word(value: str | None) -> str:
+    """A stored state word in the reader's language (unknown words are shown as they are)."""
+    if value is None:
+        return "—"
+    word = STATUS_WORDS.get(str(value).lower())
+    return str(word) if word is not None else str(value)
 
 
 def language() -> str:
@@ -152,6 +172,15 @@ def format_number(value: int | float | Decimal | None, digits: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=get_locale() or Locale.parse(LANGUAGES[DEFAULT_LANGUAGE]))
 
 
+def format_duration(hours: int | None) -> str:
+    """A package's validity for people: ``1 hour``/``saa 1``, ``2 months``/``miezi 2`` (720 hours a month)."""
+    if hours is None:
+        return "—"
+    if hours and hours % 720 == 0:
+        return ngettext("%(num)s month", "%(num)s months", hours // 720)
+    return ngettext("%(num)s hour", "%(num)s hours", hours)
+
+
 def zone_label() -> str:
     """The viewer's zone and its current abbreviation, for page footers: ``Africa/Nairobi (EAT)``."""
     zone = viewer_zone()
@@ -171,9 +200,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.globals.update(
         current_language=language,
         language_names=LANGUAGE_NAMES,
         zone_label=zone_label,
         format_money=format_money,
+        status_word=status_word,
+        viewer_zone_name=_select_timezone,
     )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, redirect, request, url_for
+from flask import Flask, Response, current_app, request
 from flask_jwt_extended import create_access_token, create_refresh_token
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
@@ -130,13 +130,10 @@ def _load_session_user(session_id: str) -> User | None:
 
 @login_manager.unauthorized_handler
 def _session_required() -> Response:
-    login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
-    if request.headers.get("HX-Request") == "true":
-        # htmx would swap a 302's target page into a table cell; tell it to navigate instead.
-        response = Response(status=401)
-        response.headers["HX-Redirect"] = url_for("auth.login")
-        return response
-    return redirect(login_url)  # type: ignore[return-value]
+    # htmx gets HX-Redirect (never a 302 swapped into a cell); everyone comes back to where they were.
+    from webapp.session_expiry import login_redirect
+
+    return login_redirect()
 
 
 @jwt.user_lookup_loader

@@ -1030,7 +1030,33 @@ def _hotspot_active_login(state: RouterState, args: Mapping[str, str]) -> Reply:
     return Reply()
 
 
+def _console_inspect(state: RouterState, args: Mapping[str, str]) -> Reply:
+    """``/console/inspect request=child path=ip,address``: the menus and commands under a path (RouterOS 7)."""
+    if not state.v7:
+        raise no_such_command("console")
+    if args.get("request") != "child":
+        raise CommandError("input does not match any value of request", category=1)
+    base = [word for word in (args.get("path") or "").split(",") if word]
+    depth = len(base)
+    children: dict[str, str] = {}
+    for menu, table in state.tables.items():
+        words = menu.split("/")
+        if words[:depth] == base and len(words) > depth:
+            children.setdefault(words[depth], "dir")
+        elif words == base:
+            for command in table.schema.commands:
+                children.setdefault(command, "cmd")
+    for key in _SPECIAL:
+        words = key.split("/")
+        if words[:depth] == base and len(words) > depth:
+            children.setdefault(words[depth], "cmd" if len(words) == depth + 1 else "dir")
+    if base and not children:
+        raise no_such_command(base[-1])
+    return Reply(rows=[{"type": "child", "name": name, "node-type": kind} for name, kind in sorted(children.items())])
+
+
 _SPECIAL: dict[str, tuple[str, Callable[[RouterState, Mapping[str, str]], Reply]]] = {
+    "console/inspect": ("read", _console_inspect),
     "system/reboot": ("reboot", _reboot),
     "log/info": ("write", _log_entry("info")),
     "log/warning": ("write", _log_entry("warning")),

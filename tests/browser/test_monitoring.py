@@ -57,7 +57,7 @@ def test_router_graphs_render_with_data(page, live_server: LiveServer, login: Ca
     legend = page.locator("[data-chart='if-ether1'] .u-legend").inner_text()
     assert "in" in legend
     assert "out" in legend
-    assert page.locator("[data-interface='ether1'] td").nth(4).inner_text().endswith("bit/s")
+    assert page.locator("[data-interface='ether1'] td").nth(2).inner_text().endswith("bit/s")  # In
     screenshot(page, "monitoring-router")
     page.click("[data-testid=range-7d]")
     page.wait_for_selector("[data-testid=range-7d][aria-pressed=true]")

@@ -74,3 +74,14 @@ document.addEventListener("click", function (event) {
     }
   }
 });
+
+// Filters that apply as soon as they change (<select data-autosubmit>), without inline handlers.
+document.addEventListener("change", function (event) {
+  var field = event.target.closest("[data-autosubmit]");
+  if (field && field.form) { field.form.requestSubmit ? field.form.requestSubmit() : field.form.submit(); }
+});
+
+// The voucher sheet's Print button.
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print-now]")) { window.print(); }
+});

@@ -25,6 +25,19 @@
     return value + (unit === "%" ? " %" : "");
   }
 
+  // Times on the axes and in the legend are in the viewer's zone (data-tz on the graphs block), 24-hour.
+  function zoneOf(element) {
+    var holder = element.closest("[data-tz]");
+    return holder ? holder.dataset.tz : undefined;
+  }
+
+  function formatter(zone, locale, parts) {
+    var options = {hourCycle: "h23", timeZone: zone};
+    Object.keys(parts).forEach(function (key) { options[key] = parts[key]; });
+    try { return new Intl.DateTimeFormat(locale, options); }
+    catch (e) { delete options.timeZone; return new Intl.DateTimeFormat(locale, options); }
+  }
+
   function draw(element) {
     if (element.dataset.drawn || typeof uPlot === "undefined") { return; }
     var source = element.querySelector("script[type='application/json']");
@@ -39,10 +52,22 @@
                    value: function (u, v) { return formatValue(unit, v); }});
     });
     var width = Math.max(element.clientWidth, 260);
+    var zone = zoneOf(element);
+    var locale = document.documentElement.lang === "sw" ? "sw-KE" : "en-KE";
+    var clock = formatter(zone, "en-GB", {hour: "2-digit", minute: "2-digit"});
+    var day = formatter(zone, locale, {day: "numeric", month: "short"});
+    // sv-SE writes 2026-12-01 16:05, the same pattern as every timestamp on the pages.
+    var full = formatter(zone, "sv-SE", {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
+    series[0] = {value: function (u, v) { return v == null ? "—" : full.format(new Date(v * 1000)); }};
+    var timeTicks = function (u, ticks) {
+      var span = ticks.length > 1 ? ticks[ticks.length - 1] - ticks[0] : 0;
+      var shown = span > 2 * 86400 ? day : clock;
+      return ticks.map(function (t) { return shown.format(new Date(t * 1000)); });
+    };
     var options = {
       width: width, height: 200, series: series,
       scales: {x: {time: true}, y: max ? {range: [0, max]} : {range: function (u, lo, hi) { return [0, Math.max(hi * 1.1, 1)]; }}},
-      axes: [{}, {size: 56, values: function (u, ticks) { return ticks.map(function (v) { return formatTick(unit, v); }); }}],
+      axes: [{values: timeTicks}, {size: 56, values: function (u, ticks) { return ticks.map(function (v) { return formatTick(unit, v); }); }}],
       legend: {live: true}
     };
     element.dataset.drawn = "1";

@@ -10,6 +10,9 @@ from typing import Any
 from flask import Response, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from webapp.blueprints import query
@@ -33,7 +36,8 @@ from webapp.services.pagination import page_numbers
 from webapp.services.routers import RouterFilters
 from webapp.timeutil import utcnow
 
-LAYOUTS = {"a4": "A4 sheet", "80mm": "80 mm thermal", "58mm": "58 mm thermal"}
+LAYOUTS = {"a4": _l("A4 sheet"), "80mm": _l("80 mm thermal"), "58mm": _l("58 mm thermal")}
+MODE_NAMES = {"same": _l("Code is username and password"), "pin": _l("Username + PIN")}
 _ROUTER_DOWN = RouterError
 
 
@@ -130,10 +134,10 @@ def hotspot_package_create(router_id: int) -> ResponseReturnValue:
                 return render_template("hotspot/_package_form.html", **{**_catalog(router, form, preview)})
             assert change.package is not None
             if change.synced:
-                flash(f'Package "{change.package.name}" created and added to the router.', "success")
+                flash(_('Package "%(name)s" created and added to the router.', name=change.package.name), "success")
             else:
-                flash(f'Package "{change.package.name}" saved; the router could not be reached, so it is '
-                      f"pending sync.", "error")
+                flash(_('Package "%(name)s" saved; the router could not be reached, so it is pending sync.',
+                        name=change.package.name), "error")
             return navigate(url_for("dashboard.hotspot_packages", router_id=router.id))
     return render_template("hotspot/_package_form.html", **_catalog(router, form, preview)), 422
 
@@ -166,7 +170,8 @@ def hotspot_package_update(package_id: int) -> ResponseReturnValue:
             if dry_run:
                 return render_template("hotspot/_package_form.html", **_common(router), form=form,
                                        package=package, preview=change)
-            flash(f'Package "{package.name}" saved' + ("." if change.synced else "; pending sync."),
+            flash(_('Package "%(name)s" saved.', name=package.name) if change.synced
+                  else _('Package "%(name)s" saved; pending sync.', name=package.name),
                   "success" if change.synced else "error")
             return navigate(url_for("dashboard.hotspot_packages", router_id=router.id))
     return render_template("hotspot/_package_form.html", **_common(router), form=form, package=package,
@@ -193,7 +198,7 @@ def hotspot_package_delete(package_id: int) -> ResponseReturnValue:
     except Conflict as error:
         flash(error.message, "error")
     else:
-        flash(f'Package "{name}" deleted.', "success")
+        flash(_('Package "%(name)s" deleted.', name=name), "success")
     return navigate(url_for("dashboard.hotspot_packages", router_id=router_id))
 
 
@@ -231,14 +236,15 @@ def hotspot_reconcile(router_id: int) -> ResponseReturnValue:
                                            import_price=request.form.get("price") or None,
                                            ip_address=request.remote_addr)
     except Invalid as error:
-        flash((error.fields.get("price") and f"Importing needs a price: {error.fields['price']}") or error.message,
-              "error")
+        flash(_("Importing needs a price: %(reason)s", reason=error.fields["price"]) if error.fields.get("price")
+              else error.message, "error")
     except _ROUTER_DOWN as exc:
         flash(exc.message, "error")
     else:
-        what = f"{len(sent)} command(s) sent to the router" if direction == "push" else \
-            f"{len(changed)} package(s) updated from the router"
-        flash(f"Reconciled: {what}.", "success")
+        flash(ngettext("Reconciled: %(num)s command sent to the router.",
+                       "Reconciled: %(num)s commands sent to the router.", len(sent)) if direction == "push"
+              else ngettext("Reconciled: %(num)s package updated from the router.",
+                            "Reconciled: %(num)s packages updated from the router.", len(changed)), "success")
     return navigate(url_for("dashboard.hotspot_drift", router_id=router_id))
 
 
@@ -378,7 +384,7 @@ def _batch_context(batch_id: int) -> dict[str, Any]:
         page = vouchers.list_vouchers(current_user, batch_id=batch.id, page=number, page_size=50)
     return {**_common(batch.router), "batch": batch, "summary": vouchers.summary_of(batch), "page": page,
             "job": vouchers.push_job_of(batch), "kind_label": kind_label,
-            "state": state, "states": vouchers.STATES, "layouts": LAYOUTS, "modes": vouchers.MODES}
+            "state": state, "states": vouchers.STATES, "layouts": LAYOUTS, "modes": MODE_NAMES}
 
 
 @bp.get("/batches/<int:batch_id>")
@@ -445,7 +451,7 @@ def hotspot_kick(router_id: int) -> ResponseReturnValue:
             raise
         flash(error.message, "error")
     else:
-        flash(f"Session of {user} ended.", "success")
+        flash(_("Session of %(user)s ended.", user=user), "success")
     return navigate(url_for("dashboard.hotspot_sessions", router_id=router_id))
 
 
@@ -468,7 +474,7 @@ def _chart(report: sales.SalesReport) -> dict[str, Any]:
 def hotspot_sales() -> ResponseReturnValue:
     form = SalesFilterForm(formdata=request.args)
     owned = routers.all_routers(current_user, RouterFilters())
-    form.router.choices = [("", "All routers")] + [(str(r.id), r.name) for r in owned]
+    form.router.choices = [("", _("All routers"))] + [(str(r.id), r.name) for r in owned]
     router_arg = form.router.data or ""
     router_id = query.parse_id(router_arg)
     period = form.period.data if form.period.data in sales.PERIODS else "daily"

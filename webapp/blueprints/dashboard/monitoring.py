@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user
 
 from webapp.blueprints import query
@@ -52,13 +53,13 @@ def _graphs_context(router_id: int) -> dict[str, Any]:
         return metrics.series(current_user, router_id, name, start=start, end=now, now=now, subject=subject)
 
     graphs: list[dict[str, Any]] = [
-        {"id": "cpu", "title": "CPU load", "unit": "%", "max": 100, "series": [("CPU", series("cpu"))]},
+        {"id": "cpu", "title": gettext("CPU load"), "unit": "%", "max": 100, "series": [("CPU", series("cpu"))]},
         {
             "id": "memory",
-            "title": "Memory used",
+            "title": gettext("Memory used"),
             "unit": "%",
             "max": 100,
-            "series": [("Memory", series("memory"))],
+            "series": [(gettext("Memory"), series("memory"))],
         },
     ]
     ports = interfaces.page_of_interfaces(
@@ -68,10 +69,10 @@ def _graphs_context(router_id: int) -> dict[str, Any]:
         graphs.append(
             {
                 "id": f"if-{port.name}",
-                "title": f"Traffic {port.name}",
+                "title": gettext("Traffic %(interface)s", interface=port.name),
                 "unit": "bit/s",
                 "max": None,
-                "series": [("in", series("rx_bps", port.name)), ("out", series("tx_bps", port.name))],
+                "series": [(gettext("in"), series("rx_bps", port.name)), (gettext("out"), series("tx_bps", port.name))],
             }
         )
     for graph in graphs:

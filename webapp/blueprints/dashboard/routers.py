@@ -1,7 +1,7 @@
 """Dashboard pages and htmx fragments for routers, their device information and the command console.
 
 Policy (see README): a form that fails validation answers 422 with its re-rendered fragment; a command that
-needs confirmation is such a form too (422, the console offers "Confirm and run"). Fragment endpoints always
+needs confirmation is such a form too (422: "This reboots nairobi-core. Run it?"). Fragment endpoints always
 answer fragments; only the router add/edit/delete forms branch on ``HX-Request`` (redirect vs ``HX-Redirect``)
 and say so with ``Vary``.
 """
@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Response, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -20,7 +21,7 @@ from webapp.blueprints.htmx import is_htmx, navigate
 from webapp.forms import CommandFilterForm, CommandForm, RouterFilterForm, RouterForm
 from webapp.models import Router
 from webapp.permissions import Capability, allows, policy
-from webapp.services import audit, commands, credentials, groups, routers
+from webapp.services import audit, commands, console, credentials, groups, routers
 from webapp.services.commands import CommandFailed, CommandFilters
 from webapp.services.errors import Conflict, Invalid, RouterError
 from webapp.services.routers import RouterFilters
@@ -28,14 +29,6 @@ from webapp.services.routers import RouterFilters
 ROUTERS_PER_PAGE = 20
 HISTORY_PER_PAGE = 10
 AUDIT_PER_PAGE = 10
-KNOWN_MENUS = (
-    "ip/address", "ip/address/add", "ip/hotspot", "ip/hotspot/user", "ip/hotspot/user/add",
-    "ip/hotspot/active", "ip/hotspot/profile", "ip/hotspot/user/profile", "ip/pool", "ip/dhcp-server",
-    "ip/dhcp-server/lease", "ip/route", "ip/firewall/filter", "ip/firewall/nat", "ip/dns", "ip/service",
-    "interface", "interface/wireless",
-    "system/resource", "system/identity", "system/clock", "system/routerboard", "system/license",
-    "system/health", "system/package", "system/reboot", "user", "ppp/secret", "ppp/active", "log",
-)
 # The service's name for a field -> the form's (a WTForms form cannot have a field called "data").
 _FIELD_ALIASES = {"data": "body"}
 
@@ -151,7 +144,7 @@ def router_create() -> ResponseReturnValue:
         except Invalid as error:
             _apply_errors(form, error)
         else:
-            flash(f'Router "{router.name}" added.', "success")
+            flash(_('Router "%(name)s" added.', name=router.name), "success")
             return navigate(url_for("dashboard.router_detail", router_id=router.id))
     return _render_router_form(form, None, 422)
 
@@ -168,7 +161,7 @@ def router_detail(router_id: int) -> ResponseReturnValue:
         run=None,
         failure=None,
         needs_confirm=None,
-        known_menus=KNOWN_MENUS,
+        known_menus=console.COMMON_MENUS,
         history_form=history_form,
         # A role without the console (cashier, viewer) gets no command history; without monitoring, no audit.
         history=(commands.history(current_user, CommandFilters(router_id=router.id), 1, HISTORY_PER_PAGE)
@@ -198,7 +191,7 @@ def router_update(router_id: int) -> ResponseReturnValue:
         except Invalid as error:
             _apply_errors(form, error)
         else:
-            flash(f'Router "{router.name}" saved.', "success")
+            flash(_('Router "%(name)s" saved.', name=router.name), "success")
             return navigate(url_for("dashboard.router_detail", router_id=router_id))
     return _render_router_form(form, router, 422)
 
@@ -207,7 +200,7 @@ def router_update(router_id: int) -> ResponseReturnValue:
 @policy(Capability.OPERATE)
 def router_delete(router_id: int) -> ResponseReturnValue:
     name = routers.delete_router(current_user, router_id, request.remote_addr)
-    flash(f'Router "{name}" deleted.', "success")
+    flash(_('Router "%(name)s" deleted.', name=name), "success")
     return navigate(url_for("dashboard.routers_page"))
 
 
@@ -232,10 +225,32 @@ def router_device_info(router_id: int) -> ResponseReturnValue:
     return render_template("routers/_device_info.html", router=router, info=info, error=error)
 
 
+def confirmation_question(router: Router, command: str) -> str:
+    """The console's confirm step in plain words: what the command does to this router, then "Run it?"."""
+    path = (command or "").strip().strip("/").lower()
+    name = router.name
+    if path == "system/reboot":
+        return _("This reboots %(router)s: every hotspot client on it goes offline for a minute or two. Run it?",
+                 router=name)
+    if path == "system/shutdown":
+        return _("This shuts %(router)s down: it stays off until someone powers it on again. Run it?", router=name)
+    if path.startswith("system/reset-configuration"):
+        return _("This erases the whole configuration of %(router)s. Run it?", router=name)
+    if path in {"system/package/downgrade", "system/routerboard/upgrade"}:
+        return _("This reboots %(router)s into different software. Run it?", router=name)
+    if path.startswith("user"):
+        return _("This removes a user from %(router)s, which can lock everyone out, RouterDeck too. Run it?",
+                 router=name)
+    if path.startswith("ip/service"):
+        return _("This turns off the service RouterDeck uses to reach %(router)s; RouterDeck cannot undo it. "
+                 "Run it?", router=name)
+    return _("This command can cut %(router)s off. Run it?", router=name)
+
+
 def _console(router: Router, form: CommandForm, status: int = 200, **context: Any) -> Response:
     values = {"run": None, "failure": None, "needs_confirm": None, **context}
     response = Response(render_template("routers/_console.html", router=router, console=form,
-                                        known_menus=KNOWN_MENUS, result_columns=result_columns, **values),
+                                        known_menus=console.COMMON_MENUS, result_columns=result_columns, **values),
                         status=status)
     if values["run"] is not None or values["failure"] is not None:
         response.headers["HX-Trigger"] = "commands-changed"
@@ -253,8 +268,8 @@ def router_run_command(router_id: int) -> ResponseReturnValue:
         run = commands.run_command(current_user, router_id, form.command.data or "", form.method.data,
                                    form.params.data, form.body.data, confirm=form.confirmed,
                                    ip_address=request.remote_addr)
-    except Conflict as conflict:
-        return _console(router, form, 422, needs_confirm=conflict.message)
+    except Conflict:
+        return _console(router, form, 422, needs_confirm=confirmation_question(router, form.command.data or ""))
     except Invalid as error:
         _apply_errors(form, error)
         return _console(router, form, 422)
@@ -272,11 +287,18 @@ def command_rerun(command_id: int) -> ResponseReturnValue:
                        params=previous.params, body=previous.data)
     try:
         run = commands.rerun(current_user, command_id, ip_address=request.remote_addr)
-    except Conflict as conflict:
-        return _console(router, form, 422, needs_confirm=conflict.message)
+    except Conflict:
+        return _console(router, form, 422, needs_confirm=confirmation_question(router, previous.command))
     except CommandFailed as failed:
         return _console(router, form, failure=failed, run=failed.run)
     return _console(router, form, run=run)
+
+
+@bp.get("/routers/<int:router_id>/console/menus")
+def router_console_menus(router_id: int) -> ResponseReturnValue:
+    """The console's path suggestions (a <datalist>) for what has been typed so far."""
+    options = console.suggestions(current_user, router_id, request.args.get("command", ""))
+    return render_template("routers/_menus.html", known_menus=options)
 
 
 @bp.get("/routers/<int:router_id>/history")
