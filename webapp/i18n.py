@@ -7,6 +7,7 @@ in the viewer's zone, 24-hour; the JSON API keeps UTC with ``Z`` (``webapp.timeu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -172,13 +173,26 @@ def format_number(value: int | float | Decimal | None, digits: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=get_locale() or Locale.parse(LANGUAGES[DEFAULT_LANGUAGE]))
 
 
-def format_duration(hours: int | None) -> str:
-    """A package's validity for people: ``1 hour``/``saa 1``, ``2 months``/``miezi 2`` (720 hours a month)."""
-    if hours is None:
+def format_duration(minutes: int | None, package_type: str | None = None) -> str:
+    """A validity for people in the reader's language: ``30 minutes``/``dakika 30``, ``1 day``/``siku 1``.
+
+    The largest unit that divides the duration evenly (a month is 30 days); an hourly package keeps counting
+    hours, as ``webapp.services.packages.duration_display`` does for the API.
+    """
+    if minutes is None:
         return "—"
-    if hours and hours % 720 == 0:
-        return ngettext("%(num)s month", "%(num)s months", hours // 720)
-    return ngettext("%(num)s hour", "%(num)s hours", hours)
+    units: tuple[tuple[int, Callable[[int], str]], ...] = (
+        (30 * 24 * 60, lambda n: str(ngettext("%(num)s month", "%(num)s months", n))),
+        (7 * 24 * 60, lambda n: str(ngettext("%(num)s week", "%(num)s weeks", n))),
+        (24 * 60, lambda n: str(ngettext("%(num)s day", "%(num)s days", n))),
+        (60, lambda n: str(ngettext("%(num)s hour", "%(num)s hours", n))),
+    )
+    for size, spell in units:
+        if package_type == "hourly" and size > 60:
+            continue
+        if minutes and minutes % size == 0:
+            return spell(minutes // size)
+    return str(ngettext("%(num)s minute", "%(num)s minutes", minutes))
 
 
 def zone_label() -> str:

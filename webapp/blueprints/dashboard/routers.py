@@ -230,21 +230,24 @@ def confirmation_question(router: Router, command: str) -> str:
     path = (command or "").strip().strip("/").lower()
     name = router.name
     if path == "system/reboot":
-        return _("This reboots %(router)s: every hotspot client on it goes offline for a minute or two. Run it?",
-                 router=name)
-    if path == "system/shutdown":
-        return _("This shuts %(router)s down: it stays off until someone powers it on again. Run it?", router=name)
-    if path.startswith("system/reset-configuration"):
-        return _("This erases the whole configuration of %(router)s. Run it?", router=name)
-    if path in {"system/package/downgrade", "system/routerboard/upgrade"}:
-        return _("This reboots %(router)s into different software. Run it?", router=name)
-    if path.startswith("user"):
-        return _("This removes a user from %(router)s, which can lock everyone out, RouterDeck too. Run it?",
-                 router=name)
-    if path.startswith("ip/service"):
-        return _("This turns off the service RouterDeck uses to reach %(router)s; RouterDeck cannot undo it. "
-                 "Run it?", router=name)
-    return _("This command can cut %(router)s off. Run it?", router=name)
+        question = _("This reboots %(router)s: every hotspot client on it goes offline for a minute or two. "
+                     "Run it?", router=name)
+    elif path == "system/shutdown":
+        question = _("This shuts %(router)s down: it stays off until someone powers it on again. Run it?",
+                     router=name)
+    elif path.startswith("system/reset-configuration"):
+        question = _("This erases the whole configuration of %(router)s. Run it?", router=name)
+    elif path in {"system/package/downgrade", "system/routerboard/upgrade"}:
+        question = _("This reboots %(router)s into different software. Run it?", router=name)
+    elif path.startswith("user"):
+        question = _("This removes a user from %(router)s, which can lock everyone out, RouterDeck too. Run it?",
+                     router=name)
+    elif path.startswith("ip/service"):
+        question = _("This turns off the service RouterDeck uses to reach %(router)s; RouterDeck cannot undo it. "
+                     "Run it?", router=name)
+    else:
+        question = _("This command can cut %(router)s off. Run it?", router=name)
+    return str(question)
 
 
 def _console(router: Router, form: CommandForm, status: int = 200, **context: Any) -> Response:
