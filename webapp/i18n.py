@@ -195,6 +195,30 @@ def format_duration(minutes: int | None, package_type: str | None = None) -> str
     return str(ngettext("%(num)s minute", "%(num)s minutes", minutes))
 
 
+def format_uptime(seconds: int | None) -> str:
+    """``15d 8h``, ``3h 20m``, ``12m`` (in the reader's language); ``—`` when unknown."""
+    if seconds is None:
+        return "—"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return str(gettext("%(days)sd %(hours)sh", days=days, hours=hours))
+    if hours:
+        return str(gettext("%(hours)sh %(minutes)sm", hours=hours, minutes=minutes))
+    return str(gettext("%(minutes)sm", minutes=minutes))
+
+
+def format_bitrate(value: float | None) -> str:
+    """``1.35 Mbit/s`` (decimal prefixes, as RouterOS shows rates); ``—`` when unknown."""
+    if value is None:
+        return "—"
+    for size, unit in ((1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s")):
+        if value >= size:
+            return f"{format_number(value / size, 2 if size > 1e3 else 1)} {unit}"
+    return f"{format_number(value)} bit/s"
+
+
 def zone_label() -> str:
     """The viewer's zone and its current abbreviation, for page footers: ``Africa/Nairobi (EAT)``."""
     zone = viewer_zone()
@@ -215,6 +239,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["duration"] = format_duration
+    app.jinja_env.filters["uptime"] = format_uptime
+    app.jinja_env.filters["bitrate"] = format_bitrate
     app.jinja_env.globals.update(
         current_language=language,
         language_names=LANGUAGE_NAMES,

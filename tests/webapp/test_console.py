@@ -83,3 +83,16 @@ def test_confirm_step_says_what_happens_in_plain_words(client: FlaskClient, html
     body = answer.get_data(as_text=True)
     assert answer.status_code == 422 and words in body and "Run it?" in body
     assert '"confirm": true' not in body and "Send" not in body
+
+
+def test_routers_sort_by_name_ignoring_case(app: Flask, user) -> None:  # type: ignore[no-untyped-def]
+    from webapp.services.routers import RouterFilters
+
+    with app.app_context():
+        owner = db.session.get(User, user.id)
+        for name in ("nairobi-core", "Kisumu", "eldoret", "Mombasa"):
+            routers.create_router(owner, {"name": name, "host": "10.0.0.1", "username": "admin", "password": "pw"})
+        ordered = [r.name for r in routers.page_of_routers(owner, RouterFilters(ordering="name"), 1, 10).items]
+        assert ordered == ["eldoret", "Kisumu", "Mombasa", "nairobi-core"]
+        reverse = [r.name for r in routers.page_of_routers(owner, RouterFilters(ordering="-name"), 1, 10).items]
+        assert reverse == ordered[::-1]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 
@@ -454,18 +455,35 @@ def series(
         raise Invalid("from must be before to", fields={"from": "must be before to"})
     if end - start > 400 * 86400:
         raise Invalid("a range may span at most 400 days", fields={"from": "range too long"})
-    resolution = choose_resolution(start, end, now, retention)
-    floor = resolution or RAW_SPACING
-    if step is None:
-        step = max(floor, -(-(end - start) // TARGET_POINTS))
-        step = -(-step // floor) * floor
-    elif step < 1 or step > 86400 * 31:
+    chosen = choose_resolution(start, end, now, retention)
+    # A coarser table fills only as compaction runs (the first hourly row an hour after polling starts): when it
+    # has nothing for the range yet, read the finer tables rather than draw "no data" over raw points.
+    fallbacks = [chosen] + [finer for finer in (FIVE_MINUTES, RAW) if finer < chosen]
+    asked_step = step
+    if asked_step is not None and (asked_step < 1 or asked_step > 86400 * 31):
         raise Invalid("step must be 1 to 2678400 seconds", fields={"step": "out of range"})
-    # Raw points weigh one each; a rollup bucket weighs the samples it averaged.
-    buckets: dict[int, list[float]] = {}
     rows_read = 0
-    for point in stored_points(resolution, [router_id], name, start, end, subject):
-        rows_read += 1
+    bucket_step = asked_step or RAW_SPACING
+    points: list[tuple[int, float, float, float]] = []
+    for resolution in fallbacks:
+        stored = list(stored_points(resolution, [router_id], name, start, end, subject))
+        rows_read += len(stored)
+        if not stored and resolution != fallbacks[-1]:
+            continue
+        floor = resolution or RAW_SPACING
+        # Falling back, the step follows the span the finer table actually covers, not the whole range.
+        span_start = start if resolution == chosen or not stored else stored[0][2]
+        bucket_step = asked_step or -(-max(floor, -(-(end - span_start) // TARGET_POINTS)) // floor) * floor
+        points = _bucket(stored, resolution, bucket_step)
+        break
+    source = {RAW: "raw", FIVE_MINUTES: "5m", HOUR: "1h"}[resolution]
+    return Series(router_id, name, subject, METRICS[name], start, end, bucket_step, source, rows_read, points)
+
+
+def _bucket(stored: list[Any], resolution: int, step: int) -> list[tuple[int, float, float, float]]:
+    """Average stored points into ``step``-second buckets (a rollup row weighs the samples it averaged)."""
+    buckets: dict[int, list[float]] = {}
+    for point in stored:
         ts = point[2]
         if resolution == RAW:
             avg = low = high = float(point[3])
@@ -481,21 +499,21 @@ def series(
             acc[1] += weight
             acc[2] = min(acc[2], low)
             acc[3] = max(acc[3], high)
-    points = [
+    return [
         (bucket, total / weight if weight else 0.0, low, high)
         for bucket, (total, weight, low, high) in sorted(buckets.items())
     ]
-    source = {RAW: "raw", FIVE_MINUTES: "5m", HOUR: "1h"}[resolution]
-    return Series(router_id, name, subject, METRICS[name], start, end, step, source, rows_read, points)
 
 
-def series_csv(result: Series) -> str:
-    """A series as CSV: time (ISO-8601 UTC), average, minimum, maximum."""
+def series_csv(result: Series, zone: ZoneInfo | None = None) -> str:
+    """A series as CSV: time (ISO-8601 in ``zone`` with its offset, UTC by default), average, minimum, maximum."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["time", "ts", f"{result.name}_avg", f"{result.name}_min", f"{result.name}_max"])
     for ts, avg, low, high in result.points:
-        writer.writerow([from_epoch(ts).isoformat() + "Z", ts, f"{avg:.6g}", f"{low:.6g}", f"{high:.6g}"])
+        stamp = from_epoch(ts).isoformat() + "Z" if zone is None else \
+            datetime.fromtimestamp(ts, zone).isoformat(timespec="seconds")
+        writer.writerow([stamp, ts, f"{avg:.6g}", f"{low:.6g}", f"{high:.6g}"])
     return out.getvalue()
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 
 from routeros import values
 from webapp.extensions import db
@@ -23,9 +23,10 @@ from webapp.services.vault import encrypt_password
 from webapp.timeutil import utcnow
 
 PROTOCOLS = ("auto", "rest", "api", "api-ssl")
-ORDERINGS = {
-    "name": Router.name,
-    "host": Router.host,
+# Names and hosts sort the way people read them ("kisumu" next to "Kisumu-2", not after every capital).
+ORDERINGS: dict[str, Any] = {
+    "name": func.lower(Router.name),
+    "host": func.lower(Router.host),
     "created_at": Router.created_at,
     "last_checked": Router.last_checked,
     "id": Router.id,

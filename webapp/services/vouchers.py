@@ -16,10 +16,11 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import segno
 from flask import current_app, has_app_context
@@ -612,8 +613,10 @@ def revoke(actor: User, voucher_id: int, *, ip_address: str | None = None, now: 
 
 
 def vouchers_csv(actor: User, *, router_id: int | None = None, batch_id: int | None = None,
-                 state: str | None = None) -> str:
+                 state: str | None = None, zone: ZoneInfo | None = None) -> str:
     """The vouchers as CSV (code, password, package, price, state, times), for spreadsheets and resellers.
+
+    Times are ISO-8601: UTC with ``Z`` by default (the API), or in ``zone`` with its offset (the dashboard).
 
     :raises NotFound: when the router or batch is not the actor's.
     """
@@ -628,11 +631,17 @@ def vouchers_csv(actor: User, *, router_id: int | None = None, batch_id: int | N
         for v in page.items:
             writer.writerow([_cell(v.code), _cell(v.password), _cell(v.package_name), f"{v.price:.2f}",
                              v.currency, duration_display(v.duration_minutes), v.batch_id, v.state,
-                             isoformat_z(v.created_at), isoformat_z(v.activated_at), isoformat_z(v.expires_at),
-                             isoformat_z(v.ended_at)])
+                             *(_stamp(moment, zone) for moment in (v.created_at, v.activated_at, v.expires_at,
+                                                                   v.ended_at))])
         if not page.has_next:
             return out.getvalue()
         page_number += 1
+
+
+def _stamp(moment: datetime | None, zone: ZoneInfo | None) -> str | None:
+    if zone is None or moment is None:
+        return isoformat_z(moment)
+    return moment.replace(tzinfo=UTC).astimezone(zone).isoformat(timespec="seconds")
 
 
 def _cell(text: str) -> str:

@@ -2,32 +2,52 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from typing import Any
+
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.blueprints.dashboard.blueprint import bp
+from webapp.blueprints.htmx import id_arg
 from webapp.forms import ApiKeyForm
 from webapp.permissions import Capability, policy
 from webapp.security import client_address
-from webapp.services import accounts, poller, sales
+from webapp.services import accounts, fleet_view, groups
 from webapp.services.errors import ServiceError
-from webapp.services.hotspot_settings import money
-from webapp.timeutil import utcnow
+
+FLEET_PER_PAGE = 50
+
+
+def _fleet_context() -> dict[str, Any]:
+    """The overview's fleet table for the query string: q, status, group, sort (``-`` = descending), page."""
+    raw_sort = request.args.get("sort") or "name"
+    descending = raw_sort.startswith("-")
+    sort = raw_sort.lstrip("-") if raw_sort.lstrip("-") in fleet_view.SORTS else "name"
+    search = (request.args.get("q") or "").strip()[:100]
+    status = request.args.get("status") or ""
+    status = status if status in fleet_view.STATUSES else ""
+    group = id_arg(request.args.get("group"))
+    query: dict[str, Any] = {"q": search, "status": status, "group": group, "sort": ("-" if descending else "") + sort}
+    table = fleet_view.fleet_page(
+        current_user, search=search or None, status=status or None, group_id=group,
+        sort=sort, descending=descending, page=id_arg(request.args.get("page")) or 1, page_size=FLEET_PER_PAGE,
+    )
+    return {"table": table, "query": {k: v for k, v in query.items() if v and v != "name"},
+            "sort": sort, "descending": descending, "groups": groups.list_groups(current_user)}
 
 
 @bp.get("/")
 @policy(Capability.READ)
 def home() -> ResponseReturnValue:
-    now = utcnow()
-    today = sales.report(current_user, period="daily", start=None, end=None, now=now)
-    return render_template(
-        "dashboard/home.html",
-        fleet=poller.fleet_overview(current_user),
-        sales_today=today.buckets[-1] if today.buckets else None,
-        sales_month=today,
-        money=money,
-    )
+    return render_template("dashboard/home.html", **_fleet_context())
+
+
+@bp.get("/fleet/rows")
+@policy(Capability.READ)
+def fleet_rows() -> ResponseReturnValue:
+    """The overview's fleet table alone (filters, sorting and pages swap it in place)."""
+    return render_template("dashboard/_fleet.html", **_fleet_context())
 
 
 @bp.get("/api-keys")

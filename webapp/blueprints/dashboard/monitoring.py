@@ -19,6 +19,8 @@ from webapp.blueprints.dashboard.blueprint import bp
 from webapp.blueprints.query import DEFAULT_RANGE, RANGES
 from webapp.permissions import Capability, policy
 from webapp.security import client_address
+from webapp.blueprints.htmx import id_arg
+from webapp.i18n import viewer_zone
 from webapp.services import alerts, interfaces, metrics, poller
 from webapp.services.alerts import AlertFilters
 from webapp.services.errors import Conflict, Invalid, RouterRejected, RouterTimeout, RouterUnreachable
@@ -157,7 +159,7 @@ def router_metrics_csv(router_id: int) -> Response:
         now=now,
         subject=request.args.get("interface") or "",
     )
-    response = Response(metrics.series_csv(result), mimetype="text/csv")
+    response = Response(metrics.series_csv(result, viewer_zone()), mimetype="text/csv")
     suffix = f"-{result.subject}" if result.subject else ""
     response.headers["Content-Disposition"] = f'attachment; filename="router-{router_id}-{name}{suffix}.csv"'
     return response
