@@ -3,7 +3,8 @@
 htmx requests get ``HX-Redirect`` (a 302 would be swapped into a table cell) to the login page with ``next``
 set to the page the user was on (``HX-Current-URL``); plain requests get a redirect with ``next`` set to the
 page itself (GET) or to the page the form was on (``Referer``, for a POST). A POST whose CSRF token no longer
-matches because the session is gone is the same case, not a "400 Bad request".
+matches because the session is gone is the same case, not a "400 Bad request" (except on the forms a
+logged-out visitor posts on purpose: the login form, logout and the language switch).
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ def login_redirect() -> Response:
     return redirect(login_url)  # type: ignore[return-value]
 
 
+#: Forms a logged-out visitor legitimately posts: a bad token there is a plain 400, not an expired session.
+_PUBLIC_FORMS = frozenset({"auth.login", "auth.logout", "preferences.switch_language"})
+
+
 def _csrf_failed(error: CSRFError) -> Response:
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated and request.endpoint not in _PUBLIC_FORMS:
         return login_redirect()
     from webapp.errors import error_response, wants_html
 

@@ -8,8 +8,8 @@ sparklines, the only heavy part, are read for the shown page's routers alone.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +24,10 @@ from webapp.timeutil import utcnow
 SORTS = ("name", "status", "cpu", "traffic", "uptime", "version", "alerts", "sales")
 STATUSES = ("online", "offline", "unknown")
 #: Sparklines cover this much recent history (5-minute averages, raw points while those are not rolled up yet).
-SPARK_SECONDS = 6 * 3600
+SPARK_SECONDS = 3 * 3600
 SPARK_POINTS = 36
+#: "Traffic" is what the router's busiest interface receives: what hotspot customers download.
+TRAFFIC_METRIC = "rx_bps"
 OPEN_STATES = ("active", "acknowledged")
 
 
@@ -43,8 +45,8 @@ class FleetRow:
     open_alerts: int
     sales_today: Decimal
     group: str | None
-    cpu_spark: list[float] = field(default_factory=list)
-    traffic_spark: list[float] = field(default_factory=list)
+    cpu_spark: str = ""
+    traffic_spark: str = ""
     traffic_bps: float | None = None
 
 
@@ -60,6 +62,8 @@ class FleetPage:
     counts: dict[str, int]
     sales_today: Decimal
     currency: str
+    sales_30d: Decimal = Decimal("0")
+    sold_30d: int = 0
 
     @property
     def has_previous(self) -> bool:
@@ -124,7 +128,8 @@ def fleet_page(
     local_midnight = moment.replace(tzinfo=UTC).astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     day_start = local_midnight.astimezone(UTC).replace(tzinfo=None)
     sales = {rid: Decimal(total or 0) for rid, total in db.session.execute(
-        select(Sale.router_id, func.sum(Sale.price)).where(Sale.user_id == actor.id, Sale.sold_at >= day_start)
+        select(Sale.router_id, func.sum(Sale.price))
+        .where(Sale.user_id == actor.id, Sale.sold_at >= day_start, Sale.currency == currency_for(actor.id))
         .group_by(Sale.router_id)
     ).all()}
     members = {rid for (rid,) in db.session.execute(
@@ -157,9 +162,15 @@ def fleet_page(
     number = min(max(1, page), pages)
     rows = shown[(number - 1) * size:number * size]
     _attach_sparklines(rows, moment)
+    currency = currency_for(actor.id)
+    month_total, month_count = db.session.execute(
+        select(func.coalesce(func.sum(Sale.price), 0), func.count())
+        .where(Sale.user_id == actor.id, Sale.currency == currency,
+               Sale.sold_at >= day_start - timedelta(days=29))
+    ).one()
     return FleetPage(rows=rows, total=len(every), matched=len(shown), page=number, pages=pages, counts=counts,
-                     sales_today=sum((row.sales_today for row in every), Decimal("0")),
-                     currency=currency_for(actor.id))
+                     sales_today=sum((row.sales_today for row in every), Decimal("0")), currency=currency,
+                     sales_30d=Decimal(month_total), sold_30d=int(month_count))
 
 
 def _series(router_ids: list[int], name: str, start: int, end: int) -> dict[tuple[int, str], dict[int, float]]:
@@ -189,22 +200,19 @@ def _buckets(values: dict[int, float], start: int, end: int) -> list[float]:
 
 
 def _traffic_by_router(router_ids: list[int], start: int, end: int) -> dict[int, dict[int, float]]:
-    """Per router, {ts: bits per second} of its busiest interface at each instant (in + out)."""
-    incoming = _series(router_ids, "rx_bps", start, end)
-    outgoing = _series(router_ids, "tx_bps", start, end)
+    """Per router, {ts: bits per second} received by its busiest interface at each instant."""
     busiest: dict[int, dict[int, float]] = defaultdict(dict)
-    for key, points in incoming.items():
-        out = outgoing.get(key, {})
+    for (router_id, _subject), points in _series(router_ids, TRAFFIC_METRIC, start, end).items():
+        best = busiest[router_id]
         for ts, value in points.items():
-            total = value + out.get(ts, 0.0)
-            if total > busiest[key[0]].get(ts, -1.0):
-                busiest[key[0]][ts] = total
+            if value > best.get(ts, -1.0):
+                best[ts] = value
     return busiest
 
 
 def _attach_traffic(rows: list[FleetRow], moment: datetime) -> None:
     end = metrics.epoch(moment)
-    start = end - 900
+    start = end - 600
     traffic = _traffic_by_router([row.id for row in rows], start, end)
     for row in rows:
         points = traffic.get(row.id)
@@ -220,9 +228,9 @@ def _attach_sparklines(rows: list[FleetRow], moment: datetime) -> None:
     cpu = _series(ids, "cpu", start, end)
     traffic = _traffic_by_router(ids, start, end)
     for row in rows:
-        row.cpu_spark = _buckets(cpu.get((row.id, ""), {}), start, end)
+        row.cpu_spark = spark_path(_buckets(cpu.get((row.id, ""), {}), start, end), ceiling=100.0)
         points = traffic.get(row.id, {})
-        row.traffic_spark = _buckets(points, start, end)
+        row.traffic_spark = spark_path(_buckets(points, start, end))
         if points and row.traffic_bps is None:
             row.traffic_bps = points[max(points)]
 

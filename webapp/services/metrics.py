@@ -350,7 +350,10 @@ def stored_points(
     if not ids:
         return []
     table, filters = _row_filter(resolution)
-    where = [*filters, table.router_id.in_(ids), table.name == name, table.ts >= start, table.ts <= end]
+    # "ts + 0" keeps the planner on the primary key (router, name, subject, ts) instead of the ts index, which
+    # for a short window over many routers reads every router's rows in it (1.5 s vs 10 ms at 1,000 routers).
+    stamp = table.ts + 0
+    where = [*filters, table.router_id.in_(ids), table.name == name, stamp >= start, stamp <= end]
     chunk_where = [
         MetricChunk.resolution == resolution,
         MetricChunk.router_id.in_(ids),
@@ -361,14 +364,16 @@ def stored_points(
     if subject is not None:
         where.append(table.subject == subject)
         chunk_where.append(MetricChunk.subject == subject)
+    # Core execution on the session's connection: plain tuples, without the ORM's per-row bookkeeping.
+    connection = db.session.connection()
     points: list[tuple[Any, ...]] = [
         tuple(row)
-        for row in db.session.execute(
+        for row in connection.execute(
             select(table.router_id, table.subject, table.ts, *_columns(resolution)).where(*where)
         )
     ]
     statement = select(MetricChunk.router_id, MetricChunk.subject, MetricChunk.data).where(*chunk_where)
-    for router_id, chunk_subject, data in db.session.execute(statement):
+    for router_id, chunk_subject, data in connection.execute(statement):
         points.extend(
             (router_id, chunk_subject, *point) for point in _unpack(data) if start <= point[0] <= end
         )
