@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from routeros import values
 from webapp.extensions import db
@@ -327,6 +328,15 @@ def _num(text: str | None) -> int | None:
         return None
 
 
+def _commit_status(router_id: int) -> None:
+    """Save a router's new status; a router deleted while it was being read (another tab) is gone: 404."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise NotFound("Router not found") from None
+
+
 def device_info(actor: User, router_id: int) -> dict[str, Any]:
     """The contract's device information plus board, model, serial, licence, CPU and health where reported.
 
@@ -344,10 +354,10 @@ def device_info(actor: User, router_id: int) -> dict[str, Any]:
             protocol = client.protocol
     except ServiceError as exc:
         mark_status(router, online=False, reason=exc.reason, message=exc.message)
-        db.session.commit()
+        _commit_status(router_id)
         raise
     mark_status(router, online=True, version=resource.get("version"), protocol=protocol)
-    db.session.commit()
+    _commit_status(router_id)
     uptime_seconds = _duration(resource.get("uptime"))
     cpu_load = resource.get("cpu-load")
     return {
