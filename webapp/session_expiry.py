@@ -16,18 +16,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from webapp.blueprints.dashboard.htmx import safe_next
-
 
 def _same_site_path(url: str | None) -> str | None:
-    """The path and query of ``url`` when it points at this site, else None."""
+    """The path and query of ``url`` when it points at this site, else None (never an open redirect)."""
     if not url:
         return None
     parts = urlsplit(url)
     if parts.netloc and parts.netloc != request.host:
         return None
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return safe_next(path, "") or None
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in path):
+        return None
+    return path
 
 
 def return_path() -> str | None:
