@@ -80,8 +80,3 @@ document.addEventListener("change", function (event) {
   var field = event.target.closest("[data-autosubmit]");
   if (field && field.form) { field.form.requestSubmit ? field.form.requestSubmit() : field.form.submit(); }
 });
-
-// The voucher sheet's Print button.
-document.addEventListener("click", function (event) {
-  if (event.target.closest("[data-print-now]")) { window.print(); }
-});

@@ -17,10 +17,9 @@ from flask_login import current_user
 from webapp.blueprints import query
 from webapp.blueprints.dashboard.blueprint import bp
 from webapp.blueprints.query import DEFAULT_RANGE, RANGES
+from webapp.i18n import viewer_zone
 from webapp.permissions import Capability, policy
 from webapp.security import client_address
-from webapp.blueprints.htmx import id_arg
-from webapp.i18n import viewer_zone
 from webapp.services import alerts, interfaces, metrics, poller
 from webapp.services.alerts import AlertFilters
 from webapp.services.errors import Conflict, Invalid, RouterRejected, RouterTimeout, RouterUnreachable

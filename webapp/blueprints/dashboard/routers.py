@@ -298,6 +298,7 @@ def command_rerun(command_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/routers/<int:router_id>/console/menus")
+@policy(Capability.CONSOLE)
 def router_console_menus(router_id: int) -> ResponseReturnValue:
     """The console's path suggestions (a <datalist>) for what has been typed so far."""
     options = console.suggestions(current_user, router_id, request.args.get("command", ""))
