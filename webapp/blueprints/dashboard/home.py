@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.blueprints.dashboard.blueprint import bp
-from webapp.blueprints.htmx import id_arg
+from webapp.blueprints.query import parse_id
 from webapp.forms import ApiKeyForm
 from webapp.permissions import Capability, policy
 from webapp.security import client_address
@@ -27,11 +27,11 @@ def _fleet_context() -> dict[str, Any]:
     search = (request.args.get("q") or "").strip()[:100]
     status = request.args.get("status") or ""
     status = status if status in fleet_view.STATUSES else ""
-    group = id_arg(request.args.get("group"))
+    group = parse_id(request.args.get("group"))
     query: dict[str, Any] = {"q": search, "status": status, "group": group, "sort": ("-" if descending else "") + sort}
     table = fleet_view.fleet_page(
         current_user, search=search or None, status=status or None, group_id=group,
-        sort=sort, descending=descending, page=id_arg(request.args.get("page")) or 1, page_size=FLEET_PER_PAGE,
+        sort=sort, descending=descending, page=parse_id(request.args.get("page")) or 1, page_size=FLEET_PER_PAGE,
     )
     return {"table": table, "query": {k: v for k, v in query.items() if v and v != "name"},
             "sort": sort, "descending": descending, "groups": groups.list_groups(current_user)}
