@@ -85,7 +85,7 @@ bench: $(STAMP)
 # (the test suite runs the same harness with a few hundred).
 FUZZ_EXAMPLES ?= 500
 fuzz: $(STAMP)
-	FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MIN_CASES=10000 $(VENV)/bin/pytest tests/fuzz -q --timeout=1800
+	FUZZ_RANDOM=1 FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MIN_CASES=10000 $(VENV)/bin/pytest tests/fuzz -q --timeout=1800
 
 # ruff (style and bug patterns) and mypy (types; its scope and strictness live in pyproject.toml).
 lint: $(STAMP)

@@ -37,7 +37,8 @@ LAYOUT_PROBE = """
   const name = (el) => el.tagName.toLowerCase() + (el.dataset.testid ? '[' + el.dataset.testid + ']' : '')
       + ' "' + label(el).slice(0, 40) + '"';
   const boxes = [...document.querySelectorAll(selector)]
-      .filter((el) => getComputedStyle(el).visibility !== 'hidden')
+      // checkVisibility also drops what a closed <details> holds (Chromium lays it out under content-visibility).
+      .filter((el) => el.checkVisibility({visibilityProperty: true}))
       .map((el) => ({el, r: el.getBoundingClientRect()}))
       .filter((b) => b.r.width > 0 && b.r.height > 0);
   const outside = boxes.filter((b) => b.r.left < -1 || b.r.right > width + 1)

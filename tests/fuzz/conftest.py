@@ -125,7 +125,7 @@ class FuzzTarget:
 
     def fresh_tokens(self) -> dict[str, Any]:
         """A new login session without a password check (scrypt per case would dominate the run)."""
-        with self.app.app_context():
+        with self.app.test_request_context():
             return issue_tokens(self._user())
 
     def record(self, case: schemathesis.Case, status: int) -> None:

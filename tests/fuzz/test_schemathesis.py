@@ -35,6 +35,15 @@ CROSS_FIELD_RULES = {
     # CustomerBuyGoodsOnline needs a till number, sent now or stored before.
     "mpesa_settings_update_put",
     "mpesa_settings_update_patch",
+    # exactly one of router_ids, group_id or tag, and every id one of the caller's routers.
+    "bulk_command",
+    # a WireGuard tunnel needs a RouterOS 7 target version.
+    "onboarding_script",
+    # the current password must be the right one.
+    "password_change",
+    # a staff member's router_ids must name the owner's routers.
+    "team_member_create",
+    "team_member_update",
 }
 
 # The document is built from an app that is never served (nor its database opened); the test below checks
@@ -45,7 +54,9 @@ schema = schemathesis.openapi.from_dict(
     config=schemathesis.Config.from_dict(
         {
             "request-timeout": 10,
-            "generation": {"database": "none"},
+            # Text may not contain NUL (PostgreSQL refuses it): a documented 400 for every operation
+            # (webapp/input_guard.py), so generated strings leave it out.
+            "generation": {"database": "none", "allow-x00": False, "codec": "utf-8"},
             # 502 and 504 are the documented answers for a router that is down or slow (every router here is
             # down), not server faults; any other 5xx still fails the run.
             "checks": {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", "502", "504"]}},
@@ -84,7 +95,9 @@ def test_live_server_serves_the_fuzzed_document(fuzz_target: FuzzTarget) -> None
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+# The suite's run is derandomised (the same cases every time, so CI is repeatable); `make fuzz` explores afresh.
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=os.environ.get("FUZZ_RANDOM") != "1")
 def test_api_conforms_to_its_document(case: schemathesis.Case, fuzz_target: FuzzTarget) -> None:
     fuzz_target.steer(case)
     response = case.call_and_validate(base_url=fuzz_target.url)

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -14,7 +14,7 @@ from sqlalchemy import Select, select
 from webapp.extensions import db
 from webapp.models import AuditEvent, User
 from webapp.services.errors import Invalid
-from webapp.services.pagination import Page, paginate
+from webapp.services.pagination import MAX_ID, Page, paginate
 
 #: A field whose name contains one of these is a secret wherever it appears. RouterOS's secret-bearing fields
 #: (each has a test in tests/services/test_scrub.py): password (users, hotspot users, PPP, e-mail, SMB, OVPN,
@@ -113,12 +113,12 @@ def _day(raw: str | None, field: str, *, end: bool = False) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise Invalid(f"{field} must be an ISO-8601 date or date-time", fields={field: "ISO-8601"}) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
     if end and len(raw) == 10:  # a bare date means "through that day"
-        moment += timedelta(days=1)
+        moment = moment + timedelta(days=1) if moment.date() < date.max else moment.replace(hour=23, minute=59)
     return moment
 
 
@@ -128,13 +128,13 @@ def filters_from(args: Mapping[str, str]) -> AuditFilters:
     :raises Invalid: for a malformed date or router id.
     """
     router = (args.get("router_id") or "").strip()
-    if router and not router.isdigit():
-        raise Invalid("router_id must be a whole number", fields={"router_id": "whole number"})
+    if router and not (router.isascii() and router.isdigit() and len(router) <= 19 and 1 <= int(router) <= MAX_ID):
+        raise Invalid("router_id must be an id", fields={"router_id": f"whole number 1-{MAX_ID}"})
     return AuditFilters(
         actor=(args.get("actor") or "").strip()[:80] or None,
         action=(args.get("action") or "").strip()[:64] or None,
         outcome=(args.get("outcome") or "").strip()[:16] or None,
-        router_id=int(router) if router and len(router) < 19 else None,
+        router_id=int(router) if router else None,
         since=_day(args.get("since"), "since"),
         until=_day(args.get("until"), "until", end=True),
     )

@@ -7,9 +7,17 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from webapp.blueprints.api.schemas import COMMAND_METHOD, COMMAND_PATH, MaybeId, StrictBody, _integral, _no_default
+from webapp.blueprints.api.schemas import (
+    COMMAND_METHOD,
+    COMMAND_PATH,
+    VISIBLE,
+    MaybeId,
+    StrictBody,
+    _integral,
+    _no_default,
+)
 
-_NAME = Annotated[str, Field(min_length=1, max_length=100)]
+_NAME = Annotated[str, Field(min_length=1, max_length=100, pattern=VISIBLE)]
 # _integral: JSON has one number type, so 60.0 is an integer to the document and must be one to us too.
 _INTERVAL = Annotated[int, Field(ge=10, le=86400), BeforeValidator(_integral)]
 _HOUR = Annotated[int, Field(ge=0, le=23), BeforeValidator(_integral)]

@@ -12,11 +12,11 @@ from webapp.blueprints.api.blueprint import bp
 from webapp.blueprints.api.common import json_ok
 from webapp.blueprints.api.jobs_schemas import JobOut, JobPage
 from webapp.blueprints.api.presenters import page_out
+from webapp.blueprints.query import id_arg
 from webapp.models import Job
 from webapp.models.jobs import JOB_STATES
 from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
 from webapp.permissions import Capability, policy
-from webapp.services.errors import Invalid
 from webapp.services.pagination import page_numbers
 from webapp.timeutil import isoformat_z
 
@@ -63,19 +63,6 @@ def job_out(job: Job) -> dict[str, Any]:
     }
 
 
-def _router_filter() -> int | None:
-    raw = request.args.get("router")
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid("router must be a whole number", fields={"router": "not a number"}) from None
-    if value < 1:
-        raise Invalid("router must be at least 1", fields={"router": "must be >= 1"})
-    return value
-
-
 @bp.get("/jobs/")
 @documented(Doc(
     "Your jobs", _JOBS, {200: JobPage},
@@ -92,7 +79,7 @@ def _router_filter() -> int | None:
 def job_list() -> Response:
     number, size = page_numbers(request.args.get("page"), request.args.get("page_size"))
     page = jobs.list_jobs(current_user, state=request.args.get("state") or None,
-                          kind=request.args.get("kind") or None, router_id=_router_filter(), page=number,
+                          kind=request.args.get("kind") or None, router_id=id_arg("router"), page=number,
                           page_size=size)
     return json_ok(page_out(page, [job_out(job) for job in page.items]))
 

@@ -18,7 +18,7 @@ from webapp.blueprints.api.schemas import (
     TeamMemberUpdate,
 )
 from webapp.models import AuditEvent, User
-from webapp.openapi import PAGINATION, Doc, ErrorResponse, Param, Tag, documented
+from webapp.openapi import ID_SCHEMA, PAGINATION, Doc, ErrorResponse, Param, Tag, documented
 from webapp.permissions import Capability, current_actor, policy
 from webapp.security import client_address
 from webapp.services import audit, teams
@@ -27,6 +27,7 @@ from webapp.timeutil import isoformat_z
 
 _TEAM = Tag("Team and audit", "The owner's staff accounts and roles, and the team's audit trail (owner only: staff get "
                                "403).")
+_DATE: dict[str, Any] = {"type": "string", "format": "date"}
 _TEXT = {"type": "string"}
 
 
@@ -134,9 +135,9 @@ def event_out(event: AuditEvent) -> dict[str, Any]:
            Param("actor", _TEXT, "Only this username's actions."),
            Param("action", _TEXT, "Actions starting with this, e.g. `auth.` or `router.update`."),
            Param("outcome", _TEXT, "`ok`, `denied`, `throttled` or `revoked`."),
-           Param("router_id", _TEXT, "Only this router's events."),
-           Param("since", _TEXT, "From this ISO-8601 date or moment (UTC)."),
-           Param("until", _TEXT, "Up to this ISO-8601 moment, or through this date.")),
+           Param("router_id", ID_SCHEMA, "Only this router's events."),
+           Param("since", _DATE, "From this ISO-8601 date (or moment, UTC)."),
+           Param("until", _DATE, "Through this ISO-8601 date (or up to this moment, UTC).")),
     description="Every write and every login (also failed ones) of the owner and the staff.",
 ))
 @policy(Capability.TEAM)
