@@ -4,7 +4,7 @@ htmx requests get ``HX-Redirect`` (a 302 would be swapped into a table cell) to 
 set to the page the user was on (``HX-Current-URL``); plain requests get a redirect with ``next`` set to the
 page itself (GET) or to the page the form was on (``Referer``, for a POST). A POST whose CSRF token no longer
 matches because the session is gone is the same case, not a "400 Bad request" (except on the forms a
-logged-out visitor posts on purpose: the login form, logout and the language switch).
+logged-out visitor posts on purpose: the login form, logout, the language switch and the captive portal).
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ _PUBLIC_FORMS = frozenset({"auth.login", "auth.logout", "preferences.switch_lang
 
 
 def _csrf_failed(error: CSRFError) -> Response:
-    if not current_user.is_authenticated and request.endpoint not in _PUBLIC_FORMS:
+    # The customers' captive portal has no login at all: a bad token there is a plain 400 too.
+    if not current_user.is_authenticated and request.endpoint not in _PUBLIC_FORMS and request.blueprint != "portal":
         return login_redirect()
     from webapp.errors import error_response, wants_html
 

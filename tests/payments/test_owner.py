@@ -134,3 +134,20 @@ def test_a_price_change_retires_pool_vouchers_issued_at_the_old_price(shop: Shop
 
     prices, sold_price, retired = shop.with_app(read)
     assert prices <= {"25.00"} and sold_price == "25.00" and retired and set(retired) == {"revoked"}
+
+
+def test_pool_vouchers_never_reach_a_print_sheet(shop: Shop) -> None:
+    """A pooled code printed and sold over the counter could also be handed to an M-Pesa buyer: sold twice."""
+    from webapp.models import PoolVoucher, Voucher
+    from webapp.services import vouchers
+
+    def read() -> tuple[int, set[str], set[str]]:
+        pooled = db.session.scalars(select(Voucher).join(PoolVoucher, PoolVoucher.voucher_id == Voucher.id)
+                                    .where(PoolVoucher.state == "available")).all()
+        assert pooled, "the shop keeps a pool"
+        batch_id = pooled[0].batch_id
+        sheet = vouchers.print_sheet(shop.owner(), batch_id, include_used=True)
+        return batch_id, {v.code for v in pooled}, {printed.code for printed in sheet.vouchers}
+
+    _batch_id, pooled_codes, printed_codes = shop.with_app(read)
+    assert pooled_codes and not (pooled_codes & printed_codes)

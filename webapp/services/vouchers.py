@@ -24,13 +24,13 @@ from zoneinfo import ZoneInfo
 
 import segno
 from flask import current_app, has_app_context
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 
 from routeros import Command
 from routeros.values import Row
 from webapp import jobs
 from webapp.extensions import db
-from webapp.models import Job, Package, Router, User, Voucher, VoucherBatch
+from webapp.models import Job, Package, PoolVoucher, Router, User, Voucher, VoucherBatch
 from webapp.services import audit, gateway
 from webapp.services.errors import Conflict, Invalid, NotFound, RouterRejected, RouterTimeout, RouterUnreachable
 from webapp.services.hotspot_settings import currency_for, money, site_of, stored_site
@@ -670,7 +670,10 @@ def print_sheet(actor: User, batch_id: int, include_used: bool = False) -> Print
     router = batch.router
     site = site_of(router)
     dns_name = site.dns_name or router.host
-    statement = select(Voucher).where(Voucher.batch_id == batch.id)
+    # A voucher kept in the portal's pool is for M-Pesa buyers only: printed and sold over the counter too, one
+    # code would be sold twice.
+    in_pool = exists().where(PoolVoucher.voucher_id == Voucher.id)
+    statement = select(Voucher).where(Voucher.batch_id == batch.id, ~in_pool)
     if not include_used:
         statement = statement.where(Voucher.state == "unused")
     printed = []
