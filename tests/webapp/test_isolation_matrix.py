@@ -212,7 +212,8 @@ def _seed_payment(user_id: int, router_id: int) -> int:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("matrix")
-    config = make_config(folder / "matrix.db", WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
+    config = make_config(folder / "matrix.db", SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'matrix.db'}",
+                         WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
                          ROUTER_TIMEOUT=1.0, VOUCHER_PUSH_BUDGET=1.0)
     app = create_app(config)
     built = World(app=app, db_path=folder / "matrix.db", template=folder / "template.db")
